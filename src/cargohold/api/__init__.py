@@ -1,0 +1,1 @@
+"""The HTTP API: routes, handlers, OCI error codes and request/response helpers."""

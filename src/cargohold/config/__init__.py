@@ -1,0 +1,1 @@
+"""The config.yml model, its loader and REGISTRY_* environment overrides."""

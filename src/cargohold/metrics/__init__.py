@@ -1,0 +1,1 @@
+"""Prometheus collectors, all defined in one module."""

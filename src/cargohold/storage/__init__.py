@@ -1,0 +1,1 @@
+"""Storage: layout, blob stores, manifests, tags, uploads and their composition."""

@@ -1,0 +1,1 @@
+"""Blob descriptor caches: the provider interface and its in-memory and Redis implementations."""

@@ -1,0 +1,1 @@
+"""Storage drivers: the async interface and its filesystem, in-memory and S3 implementations."""

@@ -1,0 +1,1 @@
+"""Shared test suites for pluggable interfaces (drivers, caches), importable by backends."""
