@@ -78,7 +78,9 @@ class BlobService(BlobStatter, Protocol):
 class UploadService(Protocol):
     """Resumable blob uploads of one repository (OCI distribution-spec §Pushing blobs)."""
 
-    async def create(self) -> UploadStatus: ...
+    async def create(self, algorithm: str = "sha256") -> UploadStatus:
+        """Start a session; ``algorithm`` is the digest the client intends to finish with (a hint)."""
+        ...
 
     async def status(self, upload_id: str) -> UploadStatus:
         """Raise BlobUploadUnknown for unknown, finished or cancelled ids."""

@@ -1,0 +1,89 @@
+"""Composes the storage services into a Registry: the one place where wrapping happens."""
+
+from __future__ import annotations
+
+from cargohold.storage import paths
+from cargohold.storage.base import BlobDescriptorService
+from cargohold.storage.blobstore import BlobStore
+from cargohold.storage.cache.base import BlobDescriptorCacheProvider
+from cargohold.storage.cache.cached import CachedBlobStatter, CacheStats
+from cargohold.storage.catalog import catalog
+from cargohold.storage.driver.base import StorageDriver
+from cargohold.storage.linkedblobs import LinkedBlobService, LinkedBlobStatter
+from cargohold.storage.manifests import Manifests
+from cargohold.storage.referrers import Referrers
+from cargohold.storage.tags import Tags
+from cargohold.storage.uploads import Uploads, UploadState
+
+
+class StorageRepository:
+    """One repository's services, built on demand (cheap: no I/O)."""
+
+    def __init__(self, registry: StorageRegistry, name: str) -> None:
+        self.name = name
+        blobs = registry.blobs
+        layer_statter = LinkedBlobStatter(blobs, name, (paths.layer_link,))
+        statter: BlobDescriptorService = layer_statter
+        if registry.cache is not None:
+            statter = CachedBlobStatter(
+                registry.cache.repository_scoped(name), layer_statter, registry.cache_stats
+            )
+        self.blobs = LinkedBlobService(
+            blobs,
+            name,
+            statter,
+            delete_enabled=registry.delete_enabled,
+            redirect=registry.redirect,
+            mount_source=lambda source: LinkedBlobStatter(blobs, source, (paths.layer_link,)),
+        )
+        self.uploads = Uploads(blobs.driver, blobs, name, self.blobs, registry.upload_state)
+        self.tags = Tags(blobs.driver, name, delete_enabled=registry.delete_enabled)
+        self.referrers = Referrers(blobs, name)
+        # Distribution 2.1.0 linked manifests into _layers too, so look there as a fallback.
+        revisions = LinkedBlobStatter(blobs, name, (paths.revision_link, paths.layer_link))
+        self.manifests = Manifests(
+            blobs,
+            name,
+            revisions,
+            layer_statter,
+            self.tags,
+            self.referrers,
+            delete_enabled=registry.delete_enabled,
+        )
+
+
+class StorageRegistry:
+    """The Registry over one driver, with an optional blob descriptor cache."""
+
+    def __init__(
+        self,
+        driver: StorageDriver,
+        *,
+        delete_enabled: bool,
+        cache: BlobDescriptorCacheProvider | None,
+        redirect: bool,
+    ) -> None:
+        self.driver = driver
+        self.blobs = BlobStore(driver)
+        self.delete_enabled = delete_enabled
+        self.cache = cache
+        self.cache_stats = CacheStats()
+        self.redirect = redirect
+        self.upload_state = UploadState()
+
+    def repository(self, name: str) -> StorageRepository:
+        return StorageRepository(self, name)
+
+    async def catalog(self, n: int | None, last: str | None) -> list[str]:
+        return await catalog(self.driver, n, last)
+
+
+def create_registry(
+    driver: StorageDriver,
+    *,
+    delete_enabled: bool,
+    cache: BlobDescriptorCacheProvider | None,
+    redirect: bool = False,
+) -> StorageRegistry:
+    """Build the registry's storage services over ``driver``."""
+    return StorageRegistry(driver, delete_enabled=delete_enabled, cache=cache, redirect=redirect)
