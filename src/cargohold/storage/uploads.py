@@ -62,7 +62,8 @@ class UploadState:
         self._digesters.pop(upload_id, None)
 
 
-def _parse_started_at(raw: bytes) -> float:
+def parse_started_at(raw: bytes) -> float:
+    """Parse an upload's RFC 3339 ``startedat`` file; 0.0 when unreadable."""
     try:
         return datetime.fromisoformat(raw.decode().strip().replace("Z", "+00:00")).timestamp()
     except ValueError:
@@ -115,7 +116,7 @@ class Uploads:
             raise BlobUploadUnknown(
                 "blob upload unknown to registry", {"upload_id": upload_id}
             ) from None
-        return UploadStatus(upload_id, info.size, _parse_started_at(started))
+        return UploadStatus(upload_id, info.size, parse_started_at(started))
 
     async def append(self, upload_id: str, body: Body, start: int | None = None) -> UploadStatus:
         async with self.state.lock(upload_id):
