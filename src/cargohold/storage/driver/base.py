@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from cargohold.errors import InvalidPath
 
-_PATH_RE = re.compile(r"^(?:/[A-Za-z0-9._-]+)+$")
+_PATH_RE = re.compile(r"(?:/[A-Za-z0-9._-]+)+")
 
 # Default chunk size for streaming reads: large enough to amortise syscalls, small enough to
 # keep memory per connection bounded.
@@ -23,7 +23,8 @@ READ_CHUNK_SIZE = 1 << 20
 
 def check_path(path: str) -> str:
     """Return ``path`` if it is a valid driver path; raise InvalidPath otherwise."""
-    if not _PATH_RE.match(path) or "/../" in f"{path}/" or "/./" in f"{path}/":
+    # fullmatch, not match: ``$`` would also accept a trailing newline ("/a\n").
+    if not _PATH_RE.fullmatch(path) or "/../" in f"{path}/" or "/./" in f"{path}/":
         raise InvalidPath(f"invalid storage path {path!r}")
     return path
 

@@ -1,0 +1,237 @@
+"""Blocking filesystem operations of the filesystem driver, one function per executor hop.
+
+Each function takes the driver path (for error messages) and its OS path, performs every
+syscall of one driver operation and raises only ``cargohold.errors`` exceptions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+import shutil
+import stat as stat_mod
+import sys
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+from cargohold.errors import CargoholdError, InvalidPath, PathNotFound, StorageError
+from cargohold.storage.driver.base import FileInfo
+
+T = TypeVar("T")
+
+# Prefix of put_content's temporary files; a crash can leave one behind, so list/walk hide them.
+# Real entries never start with a dot: OCI names and tags cannot (distribution-spec §Pulling).
+TEMP_PREFIX = ".cargohold-tmp-"
+
+# makedirs + open can race a concurrent delete of the parent; a few retries absorb that.
+_CREATE_ATTEMPTS = 3
+
+
+def translate(exc: OSError, path: str, *, writing: bool) -> CargoholdError:
+    """Map an OSError to the domain error for ``path``.
+
+    Reading through a file or at a directory finds no file (PathNotFound); writing there
+    conflicts with the tree's shape (InvalidPath). Anything else is a StorageError.
+    """
+    if isinstance(exc, FileNotFoundError):
+        return PathNotFound(f"path not found: {path}")
+    shape = (NotADirectoryError, IsADirectoryError, FileExistsError)
+    if isinstance(exc, shape) or exc.errno == errno.ENOTEMPTY:
+        if writing:
+            return InvalidPath(f"{path} conflicts with an existing file or directory")
+        return PathNotFound(f"path not found: {path}")
+    return StorageError(f"filesystem error on {path}: {exc.strerror or exc}")
+
+
+@contextlib.contextmanager
+def translated(path: str, *, writing: bool = False) -> Iterator[None]:
+    """Re-raise any OSError in the block as the domain error ``translate`` picks."""
+    try:
+        yield
+    except OSError as exc:
+        raise translate(exc, path, writing=writing) from exc
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to ``fd``; os.write may write less than asked."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _fsync_dir(directory: str) -> None:
+    """Persist a directory's entries so a rename survives power loss, not only a crash."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _in_new_dir(parent: str, fn: Callable[[], T]) -> T:
+    """Create ``parent`` and run ``fn``, retrying if a concurrent delete removes it in between."""
+    for attempt in range(_CREATE_ATTEMPTS):
+        os.makedirs(parent, exist_ok=True)
+        try:
+            return fn()
+        except FileNotFoundError:
+            if attempt == _CREATE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _rmtree(full: str) -> None:
+    """Remove a tree, tolerating entries a concurrent delete already removed."""
+
+    def ignore_missing(exc: BaseException) -> None:
+        if not isinstance(exc, FileNotFoundError):
+            raise exc
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(full, onexc=lambda f, p, e: ignore_missing(e))
+    else:
+        shutil.rmtree(full, onerror=lambda f, p, ei: ignore_missing(ei[1]))
+
+
+def get(path: str, full: str) -> bytes:
+    with translated(path), open(full, "rb") as f:
+        return f.read()
+
+
+def put(path: str, full: str, content: bytes) -> None:
+    """Write a temp file beside ``full``, fsync it, rename it over ``full``, fsync the dir."""
+    parent = os.path.dirname(full)
+    tmp = os.path.join(parent, TEMP_PREFIX + secrets.token_hex(8))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    with translated(path, writing=True):
+        fd = _in_new_dir(parent, lambda: os.open(tmp, flags, 0o666))
+        try:
+            try:
+                write_all(fd, content)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, full)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        _fsync_dir(parent)
+
+
+def open_reader(path: str, full: str, offset: int) -> int:
+    """Return a descriptor positioned at ``offset`` (past the end is allowed)."""
+    with translated(path):
+        fd = os.open(full, os.O_RDONLY)
+        try:
+            if stat_mod.S_ISDIR(os.fstat(fd).st_mode):
+                raise IsADirectoryError(errno.EISDIR, "is a directory", full)
+            os.lseek(fd, offset, os.SEEK_SET)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+
+def open_writer(path: str, full: str, append: bool) -> tuple[int, int]:
+    """Return a descriptor and the current size: appending needs an existing file."""
+    if append:
+        # No O_CREAT: appending to nothing (or to a directory) is PathNotFound.
+        with translated(path):
+            fd = os.open(full, os.O_WRONLY | os.O_APPEND)
+            return fd, os.fstat(fd).st_size
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    with translated(path, writing=True):
+        return _in_new_dir(os.path.dirname(full), lambda: os.open(full, flags, 0o666)), 0
+
+
+def flush(path: str, fd: int, data: bytes, close: bool, fsync: bool) -> None:
+    """Write ``data`` to ``fd``, optionally fsync, optionally close (even on failure)."""
+    try:
+        with translated(path):
+            write_all(fd, data)
+            if fsync:
+                os.fsync(fd)
+    finally:
+        if close:
+            os.close(fd)
+
+
+def discard(path: str, full: str, fd: int | None) -> None:
+    """Close ``fd`` if open and unlink the file (already gone is fine)."""
+    if fd is not None:
+        os.close(fd)
+    with translated(path), contextlib.suppress(FileNotFoundError, IsADirectoryError):
+        os.unlink(full)
+
+
+def stat(path: str, full: str) -> FileInfo:
+    with translated(path):
+        st = os.stat(full)
+    is_dir = stat_mod.S_ISDIR(st.st_mode)
+    return FileInfo(path, 0 if is_dir else st.st_size, st.st_mtime, is_dir)
+
+
+def list_names(path: str, full: str) -> list[str]:
+    """Sorted names of the children of a directory, temp files hidden."""
+    with translated(path), os.scandir(full) as entries:
+        return sorted(e.name for e in entries if not e.name.startswith(TEMP_PREFIX))
+
+
+def scan(path: str, full: str, strict: bool) -> list[FileInfo]:
+    """FileInfo of every child sorted by path; a missing directory is [] unless ``strict``."""
+    infos: list[FileInfo] = []
+    try:
+        with os.scandir(full) as entries:
+            for entry in entries:
+                if entry.name.startswith(TEMP_PREFIX):
+                    continue
+                try:
+                    st = entry.stat()
+                except FileNotFoundError:  # removed since scandir saw it
+                    continue
+                is_dir = stat_mod.S_ISDIR(st.st_mode)
+                size = 0 if is_dir else st.st_size
+                infos.append(FileInfo(f"{path}/{entry.name}", size, st.st_mtime, is_dir))
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        if strict:
+            raise PathNotFound(f"path not found: {path}") from exc
+        return []
+    except OSError as exc:
+        raise translate(exc, path, writing=False) from exc
+    infos.sort(key=lambda i: i.path)
+    return infos
+
+
+def move(source: str, full_source: str, dest: str, full_dest: str) -> None:
+    """Rename ``full_source`` over ``full_dest``, creating parents, then fsync the parent."""
+    with translated(source):
+        os.lstat(full_source)
+    parent = os.path.dirname(full_dest)
+
+    def rename() -> None:
+        try:
+            os.replace(full_source, full_dest)
+        except FileNotFoundError:
+            # The source vanished meanwhile (final), or dest's new parent did (retried).
+            if not os.path.lexists(full_source):
+                raise PathNotFound(f"path not found: {source}") from None
+            raise
+        except OSError as exc:
+            if exc.errno == errno.EINVAL:  # a directory moved into its own subtree
+                raise InvalidPath(f"cannot move {source} into {dest}") from exc
+            raise
+
+    with translated(dest, writing=True):
+        _in_new_dir(parent, rename)
+        _fsync_dir(parent)
+
+
+def delete(path: str, full: str) -> None:
+    with translated(path):
+        if stat_mod.S_ISDIR(os.lstat(full).st_mode):
+            _rmtree(full)
+        else:
+            os.unlink(full)

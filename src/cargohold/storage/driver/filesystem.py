@@ -1,0 +1,264 @@
+"""The filesystem driver: driver paths map onto a directory tree, as in CNCF Distribution.
+
+A driver path ``/docker/registry/v2/...`` is the file ``<rootdirectory>/docker/registry/v2/...``,
+so a root written by Distribution's filesystem driver is readable here and vice versa. Every
+blocking syscall of one operation runs in a single hop on a bounded thread pool (``_fsops``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from cargohold.errors import InvalidOffset, StorageError
+from cargohold.storage.driver import _fsops
+from cargohold.storage.driver._fsops import TEMP_PREFIX
+from cargohold.storage.driver.base import (
+    READ_CHUNK_SIZE,
+    FileInfo,
+    FileReader,
+    FileWriter,
+    StorageDriver,
+    check_path,
+)
+
+__all__ = ["TEMP_PREFIX", "WRITE_BUFFER_SIZE", "FilesystemDriver", "from_parameters"]
+
+T = TypeVar("T")
+
+# Writers buffer this much before a disk hop, so a stream of small chunks costs few hops.
+WRITE_BUFFER_SIZE = 1 << 20
+
+
+class FilesystemDriver(StorageDriver):
+    """Stores each driver path as a file under ``rootdirectory`` (created on first write).
+
+    ``put_content`` writes a temporary file in the target directory, fsyncs it and renames it
+    over the target, so readers and crashes see the old or the new content, never a mix.
+    Writing where the tree holds the other kind (a file under a file, a file over a directory)
+    raises InvalidPath; other OS failures raise StorageError.
+    """
+
+    name = "filesystem"
+
+    def __init__(self, rootdirectory: str, maxthreads: int = 100) -> None:
+        if not rootdirectory:
+            raise ValueError("filesystem driver: rootdirectory must not be empty")
+        if maxthreads < 1:
+            raise ValueError(f"filesystem driver: maxthreads must be positive, got {maxthreads}")
+        self.rootdirectory = os.path.abspath(rootdirectory)
+        self.maxthreads = maxthreads
+        # Without the trailing separator a root of "/" joins as "/docker/...", not "//docker".
+        self._prefix = self.rootdirectory.rstrip(os.sep)
+        self._executor = ThreadPoolExecutor(maxthreads, thread_name_prefix="cargohold-fs")
+
+    def __repr__(self) -> str:
+        return f"FilesystemDriver(rootdirectory={self.rootdirectory!r})"
+
+    def _full(self, path: str) -> str:
+        return self._prefix + check_path(path)
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def _run_owned(self, fn: Callable[..., T], release: Callable[[T], None], *args: Any) -> T:
+        """``_run`` for calls that open a resource: if the caller is cancelled while the thread
+        still runs, the resource is released when it arrives instead of leaking."""
+        future = asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+
+            def on_done(f: asyncio.Future[T]) -> None:
+                if f.cancelled() or f.exception() is not None:
+                    return
+                try:
+                    self._executor.submit(release, f.result())
+                except RuntimeError:  # the pool is shut down: release inline, it is cheap
+                    release(f.result())
+
+            future.add_done_callback(on_done)
+            raise
+
+    async def get_content(self, path: str) -> bytes:
+        """Return the file's bytes; PathNotFound for a missing path or a directory."""
+        return await self._run(_fsops.get, path, self._full(path))
+
+    async def put_content(self, path: str, content: bytes) -> None:
+        """Atomically replace ``path`` (temp file, fsync, rename), creating parents."""
+        await self._run(_fsops.put, path, self._full(path), content)
+
+    async def reader(self, path: str, offset: int = 0) -> FileReader:
+        """Open ``path`` at ``offset`` now; an offset past the end reads as empty."""
+        full = self._full(path)
+        if offset < 0:
+            raise InvalidOffset(f"negative offset {offset} for {path}")
+        fd = await self._run_owned(_fsops.open_reader, os.close, path, full, offset)
+        return _FilesystemReader(self, fd)
+
+    async def writer(self, path: str, append: bool = False) -> FileWriter:
+        """Open a buffered writer; truncates unless ``append`` (which needs an existing file)."""
+        full = self._full(path)
+
+        def release(opened: tuple[int, int]) -> None:
+            os.close(opened[0])
+
+        fd, size = await self._run_owned(_fsops.open_writer, release, path, full, append)
+        return _FilesystemWriter(self, path, full, fd, size)
+
+    async def stat(self, path: str) -> FileInfo:
+        """Return size (0 for directories), mtime and kind; PathNotFound if absent."""
+        return await self._run(_fsops.stat, path, self._full(path))
+
+    async def list(self, path: str) -> list[str]:
+        """Return the sorted full paths of the direct children; PathNotFound for a file."""
+        names = await self._run(_fsops.list_names, path, self._full(path))
+        return [f"{path}/{name}" for name in names]
+
+    async def move(self, source: str, dest: str) -> None:
+        """Atomically rename ``source`` over ``dest``, creating parents; PathNotFound."""
+        await self._run(_fsops.move, source, self._full(source), dest, self._full(dest))
+
+    async def delete(self, path: str) -> None:
+        """Remove a file or a whole directory tree; PathNotFound if absent."""
+        await self._run(_fsops.delete, path, self._full(path))
+
+    def local_path(self, path: str) -> str:
+        """Return the OS path of ``path`` for zero-copy ``sendfile``; it may not exist."""
+        return self._full(path)
+
+    async def walk(self, path: str) -> AsyncIterator[FileInfo]:
+        """Yield every entry under ``path`` depth-first in sorted order, one hop per directory.
+
+        Entries removed while the walk runs are skipped rather than raising.
+        """
+        top = await self._run(_fsops.scan, path, self._full(path), True)
+        stack = [iter(top)]
+        while stack:
+            info = next(stack[-1], None)
+            if info is None:
+                stack.pop()
+                continue
+            yield info
+            if info.is_dir:
+                children = await self._run(_fsops.scan, info.path, self._full(info.path), False)
+                stack.append(iter(children))
+
+    async def aclose(self) -> None:
+        """Wait for in-flight filesystem calls, then stop the thread pool."""
+        await asyncio.to_thread(self._executor.shutdown, True)
+
+
+class _FilesystemReader(FileReader):
+    """Reads an open descriptor in the driver's pool; the descriptor pins the file's content."""
+
+    def __init__(self, driver: FilesystemDriver, fd: int) -> None:
+        self._driver = driver
+        self._fd: int | None = fd
+
+    async def read(self, n: int = READ_CHUNK_SIZE) -> bytes:
+        if self._fd is None:
+            raise StorageError("read from a closed reader")
+        if n <= 0:
+            return b""
+        return await self._driver._run(os.read, self._fd, n)
+
+    async def aclose(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            await self._driver._run(os.close, fd)
+
+
+class _FilesystemWriter(FileWriter):
+    """Buffers up to WRITE_BUFFER_SIZE in memory, then writes it out in one pool hop."""
+
+    def __init__(self, driver: FilesystemDriver, path: str, full: str, fd: int, size: int) -> None:
+        self._driver = driver
+        self._path = path
+        self._full = full
+        self._fd: int | None = fd
+        self._size = size
+        self._buffer: list[bytes] = []
+        self._buffered = 0
+        self._committed = False
+        self._cancelled = False
+        # Serialises flushes so buffered chunks reach the file in write order.
+        self._lock = asyncio.Lock()
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    async def write(self, data: bytes) -> None:
+        """Append ``data``; StorageError if the writer is closed."""
+        async with self._lock:
+            if self._fd is None:
+                raise StorageError(f"write to a closed writer for {self._path}")
+            if not data:
+                return
+            self._buffer.append(bytes(data))
+            self._buffered += len(data)
+            self._size += len(data)
+            if self._buffered >= WRITE_BUFFER_SIZE:
+                await self._write_out(close=False, fsync=False)
+
+    async def _write_out(self, *, close: bool, fsync: bool) -> None:
+        """Write the buffer (then fsync/close) in one hop; on failure the writer is closed."""
+        fd = self._fd
+        assert fd is not None
+        data = self._buffer[0] if len(self._buffer) == 1 else b"".join(self._buffer)
+        self._buffer, self._buffered = [], 0
+        if close:
+            self._fd = None
+        try:
+            await self._driver._run(_fsops.flush, self._path, fd, data, close, fsync)
+        except BaseException:
+            if not close:
+                # The file now holds an unknown prefix of what was written: stop here.
+                self._fd = None
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            raise
+
+    async def close(self) -> None:
+        """Write out buffered bytes and close; idempotent."""
+        async with self._lock:
+            if self._fd is not None:
+                await self._write_out(close=True, fsync=False)
+
+    async def commit(self) -> None:
+        """Write out, fsync and close; StorageError if already closed or cancelled."""
+        async with self._lock:
+            if self._committed:
+                return
+            if self._fd is None:
+                raise StorageError(f"commit of a closed writer for {self._path}")
+            await self._write_out(close=True, fsync=True)
+            self._committed = True
+
+    async def cancel(self) -> None:
+        """Drop the buffer, close and remove the file; idempotent."""
+        async with self._lock:
+            if self._cancelled:
+                return
+            fd, self._fd = self._fd, None
+            self._buffer, self._buffered = [], 0
+            self._cancelled = True
+            await self._driver._run(_fsops.discard, self._path, self._full, fd)
+
+
+def from_parameters(params: Mapping[str, Any]) -> FilesystemDriver:
+    """Build the driver from Distribution's ``storage.filesystem`` parameters."""
+    from cargohold.storage.driver.factory import check_params, int_param
+
+    check_params("filesystem", params, {"rootdirectory", "maxthreads"})
+    root = params.get("rootdirectory", "/var/lib/registry")
+    if not isinstance(root, str) or not root:
+        raise ValueError(f"filesystem driver: rootdirectory must be a non-empty string: {root!r}")
+    # Distribution raises values under 25 to 25 rather than failing; a drop-in must accept them.
+    maxthreads = max(int_param("filesystem", params, "maxthreads", 100), 25)
+    return FilesystemDriver(root, maxthreads)

@@ -1,0 +1,215 @@
+"""The filesystem driver against the shared driver suite, plus what only a filesystem has."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from cargohold.errors import InvalidPath, PathNotFound, StorageError
+from cargohold.storage.driver import _fsops
+from cargohold.storage.driver.base import StorageDriver
+from cargohold.storage.driver.filesystem import TEMP_PREFIX, WRITE_BUFFER_SIZE, FilesystemDriver
+from cargohold.testing.driver_suite import DriverSuite, read_all
+
+
+class TestFilesystemDriver(DriverSuite):
+    @pytest.fixture
+    async def driver(self, tmp_path: Path) -> AsyncIterator[StorageDriver]:
+        d = FilesystemDriver(str(tmp_path / "root"))
+        yield d
+        await d.aclose()
+
+
+@pytest.fixture
+async def fs(tmp_path: Path) -> AsyncIterator[FilesystemDriver]:
+    d = FilesystemDriver(str(tmp_path / "root"))
+    yield d
+    await d.aclose()
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def test_on_disk_layout_matches_distribution(fs: FilesystemDriver, tmp_path: Path) -> None:
+    # CNCF Distribution's filesystem driver stores driver path P at <rootdirectory>/P.
+    link = "/docker/registry/v2/repositories/library/alpine/_manifests/tags/latest/current/link"
+    data = "/docker/registry/v2/blobs/sha256/ab/" + "ab" * 32 + "/data"
+    await fs.put_content(link, b"sha256:" + b"ab" * 32)
+    writer = await fs.writer(data)
+    await writer.write(b"layer bytes")
+    await writer.commit()
+    root = tmp_path / "root"
+    assert (root / link.lstrip("/")).read_bytes() == b"sha256:" + b"ab" * 32
+    assert (root / data.lstrip("/")).read_bytes() == b"layer bytes"
+
+
+async def test_reads_a_tree_written_by_another_process(
+    fs: FilesystemDriver, tmp_path: Path
+) -> None:
+    blob_dir = tmp_path / "root/docker/registry/v2/blobs/sha256/cd"
+    blob_dir.mkdir(parents=True)
+    (blob_dir / "data").write_bytes(b"from distribution")
+    base = "/docker/registry/v2/blobs/sha256"
+    assert await fs.get_content(f"{base}/cd/data") == b"from distribution"
+    assert await fs.list(base) == [f"{base}/cd"]
+    assert [i.path async for i in fs.walk(base)] == [f"{base}/cd", f"{base}/cd/data"]
+
+
+async def test_put_content_leaves_no_temp_files(fs: FilesystemDriver, tmp_path: Path) -> None:
+    for i in range(5):
+        await fs.put_content("/dir/file", str(i).encode())
+    await fs.put_content("/dir/other", b"x")
+    assert sorted(os.listdir(tmp_path / "root/dir")) == ["file", "other"]
+
+
+async def test_local_path(fs: FilesystemDriver, tmp_path: Path) -> None:
+    await fs.put_content("/a/b", b"bytes")
+    local = fs.local_path("/a/b")
+    assert local == str(tmp_path / "root/a/b")
+    assert Path(local).read_bytes() == b"bytes"  # noqa: ASYNC240 - a test may block briefly
+    assert fs.local_path("/missing") == str(tmp_path / "root/missing")
+    with pytest.raises(InvalidPath):
+        fs.local_path("/a/../../etc/passwd")
+
+
+def test_root_directory_is_made_absolute_and_may_be_slash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert FilesystemDriver("relative").rootdirectory == str(tmp_path / "relative")
+    assert FilesystemDriver("/").local_path("/docker/x") == "/docker/x"
+    with pytest.raises(ValueError, match="rootdirectory"):
+        FilesystemDriver("")
+    with pytest.raises(ValueError, match="maxthreads"):
+        FilesystemDriver("/tmp", maxthreads=0)
+
+
+async def test_root_directory_created_on_first_write(tmp_path: Path) -> None:
+    d = FilesystemDriver(str(tmp_path / "not/yet"))
+    try:
+        with pytest.raises(PathNotFound):
+            await d.list("/docker")
+        await d.put_content("/docker/file", b"x")
+        assert (tmp_path / "not/yet/docker/file").read_bytes() == b"x"
+    finally:
+        await d.aclose()
+
+
+async def test_failed_put_keeps_old_content(
+    fs: FilesystemDriver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await fs.put_content("/dir/file", b"old content")
+
+    def write_half_then_fail(fd: int, data: bytes) -> None:
+        os.write(fd, data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_fsops, "write_all", write_half_then_fail)
+    with pytest.raises(StorageError, match="No space left"):
+        await fs.put_content("/dir/file", b"new content that never lands")
+    assert await fs.get_content("/dir/file") == b"old content"
+    assert os.listdir(tmp_path / "root/dir") == ["file"]
+    assert await fs.list("/dir") == ["/dir/file"]
+
+
+async def test_temp_file_left_by_a_crash_is_hidden(fs: FilesystemDriver, tmp_path: Path) -> None:
+    await fs.put_content("/dir/file", b"old")
+    # What a process killed between creating and renaming its temp file leaves behind.
+    (tmp_path / "root/dir" / f"{TEMP_PREFIX}0123456789abcdef").write_bytes(b"new, torn")
+    assert await fs.get_content("/dir/file") == b"old"
+    assert await fs.list("/dir") == ["/dir/file"]
+    assert [i.path async for i in fs.walk("/dir")] == ["/dir/file"]
+
+
+async def test_failed_buffer_flush_closes_writer(
+    fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = await fs.writer("/upload")
+    await writer.write(b"x" * 10)
+
+    def fail(fd: int, data: bytes) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(_fsops, "write_all", fail)
+    with pytest.raises(StorageError, match="Input/output"):
+        await writer.write(b"y" * WRITE_BUFFER_SIZE)
+    with pytest.raises(StorageError):
+        await writer.write(b"z")
+    await writer.close()
+
+
+async def test_writer_buffers_until_close(fs: FilesystemDriver, tmp_path: Path) -> None:
+    writer = await fs.writer("/upload")
+    await writer.write(b"small")
+    assert (tmp_path / "root/upload").read_bytes() == b""  # still in the buffer
+    await writer.write(b"x" * WRITE_BUFFER_SIZE)
+    assert (tmp_path / "root/upload").stat().st_size == WRITE_BUFFER_SIZE + 5
+    await writer.close()
+
+
+async def test_one_thread_serves_many_concurrent_operations(tmp_path: Path) -> None:
+    d = FilesystemDriver(str(tmp_path), maxthreads=1)
+    try:
+
+        async def work(i: int) -> bytes:
+            await d.put_content(f"/f{i}", bytes([i]) * 1000)
+            async with await d.writer(f"/w{i}") as w:
+                await w.write(b"w" * i)
+            return await read_all(await d.reader(f"/f{i}"), 100)
+
+        results = await asyncio.gather(*(work(i) for i in range(30)))
+        assert results == [bytes([i]) * 1000 for i in range(30)]
+    finally:
+        await d.aclose()
+
+
+async def test_cancelled_open_does_not_leak_a_descriptor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = FilesystemDriver(str(tmp_path))
+    started, gate = threading.Event(), threading.Event()
+    opened: list[int] = []
+    real_open = _fsops.open_reader
+
+    def slow_open(path: str, full: str, offset: int) -> int:
+        started.set()
+        gate.wait()
+        fd = real_open(path, full, offset)
+        opened.append(fd)
+        return fd
+
+    def still_open(fd: int, inode: int) -> bool:
+        try:
+            return os.fstat(fd).st_ino == inode
+        except OSError:
+            return False
+
+    monkeypatch.setattr(_fsops, "open_reader", slow_open)
+    try:
+        await d.put_content("/file", b"x")
+        inode = (tmp_path / "file").stat().st_ino
+        baseline = _open_fds()
+        task = asyncio.ensure_future(d.reader("/file"))
+        await asyncio.to_thread(started.wait)
+        task.cancel()  # while the open is running in its thread
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        gate.set()
+        # The descriptor opened after the cancellation is closed by a later hop.
+        for _ in range(500):
+            if opened and not still_open(opened[0], inode):
+                break
+            await asyncio.sleep(0.01)
+        assert opened
+        assert not still_open(opened[0], inode)
+        assert _open_fds() == baseline
+    finally:
+        gate.set()
+        await d.aclose()
