@@ -19,6 +19,10 @@ class Descriptor:
     media_type: str = DEFAULT_MEDIA_TYPE
     artifact_type: str | None = None
     annotations: dict[str, str] | None = field(default=None, compare=False, hash=False)
+    # Where a foreign/non-distributable layer can be fetched instead (image-spec descriptor.md).
+    urls: tuple[str, ...] | None = field(default=None, compare=False, hash=False)
+    # The target platform of an index entry (image-spec image-index.md §platform).
+    platform: dict[str, Any] | None = field(default=None, compare=False, hash=False)
 
     def to_json(self) -> dict[str, Any]:
         """Render as an OCI descriptor JSON object."""
@@ -29,6 +33,10 @@ class Descriptor:
         }
         if self.artifact_type:
             out["artifactType"] = self.artifact_type
+        if self.urls:
+            out["urls"] = list(self.urls)
         if self.annotations:
             out["annotations"] = dict(self.annotations)
+        if self.platform:
+            out["platform"] = dict(self.platform)
         return out

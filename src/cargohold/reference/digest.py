@@ -9,13 +9,14 @@ from typing import Protocol
 
 from cargohold.errors import DigestInvalid, DigestUnsupported
 
-# OCI image-spec descriptor.md §Digests: algorithm and encoded grammar.
-_DIGEST_RE = re.compile(r"^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$")
+# OCI image-spec descriptor.md §Digests: algorithm and encoded grammar. Always ``fullmatch``:
+# ``$`` would also match before a trailing newline.
+_DIGEST_RE = re.compile(r"([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)")
 
 # Registered algorithms: name -> length of the lowercase hex encoding.
 ALGORITHMS: dict[str, int] = {"sha256": 64, "sha512": 128}
 CANONICAL = "sha256"
-_HEX_RE = re.compile(r"^[a-f0-9]+$")
+_HEX_RE = re.compile(r"[a-f0-9]+")
 
 
 class Hasher(Protocol):
@@ -38,7 +39,7 @@ class Digest:
     @classmethod
     def parse(cls, value: str) -> Digest:
         """Parse ``algorithm:encoded``; raise DigestInvalid or DigestUnsupported."""
-        m = _DIGEST_RE.match(value)
+        m = _DIGEST_RE.fullmatch(value)
         if m is None:
             raise DigestInvalid(f"invalid digest {value[:200]!r}", detail={"digest": value[:200]})
         algorithm, encoded = m.group(1), m.group(2)
@@ -47,7 +48,7 @@ class Digest:
             raise DigestUnsupported(
                 f"unsupported digest algorithm {algorithm!r}", detail={"digest": value[:200]}
             )
-        if len(encoded) != length or not _HEX_RE.match(encoded):
+        if len(encoded) != length or not _HEX_RE.fullmatch(encoded):
             raise DigestInvalid(
                 f"invalid {algorithm} digest: expected {length} lowercase hex characters",
                 detail={"digest": value[:200]},
