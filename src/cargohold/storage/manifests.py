@@ -14,7 +14,7 @@ from cargohold.errors import (
     ManifestUnknown,
     Unsupported,
 )
-from cargohold.manifest import Descriptor, Manifest, parse_manifest
+from cargohold.manifest import OCI_INDEX, OCI_MANIFEST, Descriptor, Manifest, parse_manifest
 from cargohold.reference import CANONICAL, Digest, validate_tag
 from cargohold.storage import paths
 from cargohold.storage.base import BlobStatter, StoredManifest
@@ -26,8 +26,6 @@ from cargohold.storage.tags import Tags
 
 _VALIDATION_CONCURRENCY = 16
 
-_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 _DOCKER_V1 = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 
 
@@ -36,15 +34,15 @@ def stored_media_type(content: bytes) -> str:
     try:
         doc = json.loads(content)
     except (ValueError, RecursionError):
-        return _OCI_MANIFEST
+        return OCI_MANIFEST
     if not isinstance(doc, dict):
-        return _OCI_MANIFEST
+        return OCI_MANIFEST
     media_type = doc.get("mediaType")
     if isinstance(media_type, str) and media_type:
         return media_type
     if doc.get("schemaVersion") == 1:
         return _DOCKER_V1
-    return _OCI_INDEX if "manifests" in doc else _OCI_MANIFEST
+    return OCI_INDEX if isinstance(doc.get("manifests"), list) else OCI_MANIFEST
 
 
 class Manifests:
