@@ -1,0 +1,81 @@
+"""``create_app(config)``: the registry's aiohttp application, built from configuration alone.
+
+Everything the handlers use (driver, cache, registry, settings) is created here and stored
+under typed ``web.AppKey``s; nothing lives at module level. The driver and cache are closed in
+the application's cleanup context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import cast
+
+from aiohttp import web
+
+from cargohold.api import context
+from cargohold.api.context import ApiSettings
+from cargohold.api.middleware import (
+    add_common_headers,
+    error_middleware,
+    read_only_middleware,
+    request_id_middleware,
+)
+from cargohold.api.routes import add_routes
+from cargohold.config import Config
+from cargohold.metrics import Metrics
+from cargohold.storage.base import Registry
+from cargohold.storage.cache.factory import create_cache_provider
+from cargohold.storage.driver.factory import create_driver
+from cargohold.storage.registry import create_registry
+
+
+async def _close_storage(app: web.Application) -> AsyncIterator[None]:
+    yield
+    try:
+        cache = app[context.CACHE]
+        if cache is not None:
+            await cache.aclose()
+    finally:
+        await app[context.DRIVER].aclose()
+
+
+def create_app(config: Config, *, metrics: Metrics | None = None) -> web.Application:
+    """Build the registry application for ``config``, recording into ``metrics`` (fresh if None).
+
+    Raises ValueError for an unknown driver, driver parameter or cache kind. Request bodies are
+    streamed, never buffered, so ``client_max_size`` only bounds accidental ``read()`` calls.
+    """
+    settings = ApiSettings.from_config(config)
+    metrics = metrics if metrics is not None else Metrics()
+    # The cache first: building it opens no connection, so a bad kind leaves nothing to close.
+    cache = create_cache_provider(
+        config.storage.cache.blobdescriptor or None,
+        config.storage.cache.blobdescriptorsize,
+        config.redis,
+        metrics=metrics,
+    )
+    driver = create_driver(config.storage.driver_name, config.storage.driver_params)
+    # cast: StorageRepository declares concrete service types on mutable attributes, which a
+    # Protocol's invariant attributes reject although they implement the services.
+    registry = cast(
+        Registry,
+        create_registry(
+            driver,
+            delete_enabled=config.storage.delete.enabled,
+            cache=cache,
+            redirect=not config.storage.redirect.disable,
+        ),
+    )
+    app = web.Application(
+        middlewares=[request_id_middleware, error_middleware, read_only_middleware],
+        client_max_size=settings.max_manifest_size,
+    )
+    app[context.SETTINGS] = settings
+    app[context.METRICS] = metrics
+    app[context.DRIVER] = driver
+    app[context.CACHE] = cache
+    app[context.REGISTRY] = registry
+    app.cleanup_ctx.append(_close_storage)
+    app.on_response_prepare.append(add_common_headers)
+    add_routes(app, settings.prefix)
+    return app

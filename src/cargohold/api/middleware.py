@@ -1,0 +1,99 @@
+"""Single-purpose middleware and the response-prepare hook shared by every response.
+
+Order (outermost first): request id, error mapping, read-only guard. Common headers are added
+in ``on_response_prepare`` so they also reach streamed responses and aiohttp's own errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from cargohold.api import context, routes
+from cargohold.api.errcode import error_response, exception_response
+from cargohold.errors import CargoholdError, ReadOnly
+
+log = logging.getLogger("cargohold.api")
+
+API_VERSION_HEADER = "Docker-Distribution-API-Version"
+API_VERSION = "registry/2.0"
+REQUEST_ID_HEADER = "X-Request-Id"
+
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Echo a client's id only if it cannot inject anything into headers or logs.
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def _started(request: web.Request) -> bool:
+    """Whether response bytes already went out, so no error response can follow."""
+    return request.writer.output_size > 0
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Adopt a well-formed ``X-Request-Id`` or generate one; the prepare hook echoes it."""
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    request[context.REQUEST_ID] = (
+        incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
+    )
+    return await handler(request)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Render domain errors through the errcode table; anything else is a logged 500 UNKNOWN."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except CargoholdError as exc:
+        if _started(request):
+            raise
+        response = exception_response(exc)
+        if response.status == 500:
+            # A storage failure's message names internals (paths, drivers): log it, don't send it.
+            return _internal_error(request, exc)
+        return response
+    except Exception as exc:
+        if _started(request):
+            raise
+        return _internal_error(request, exc)
+
+
+def _internal_error(request: web.Request, exc: Exception) -> web.Response:
+    """Log ``exc`` with the request id; answer 500 UNKNOWN naming only that id."""
+    rid = context.request_id(request)
+    log.error("request %s %s %s failed: %r", rid, request.method, request.path, exc, exc_info=exc)
+    return error_response(
+        "UNKNOWN", f"internal server error (request id {rid})", {"request_id": rid}
+    )
+
+
+@web.middleware
+async def read_only_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse every write under /v2/ while ``storage.maintenance.readonly`` is enabled."""
+    if (
+        context.settings(request).read_only
+        and request.method in _WRITE_METHODS
+        and routes.v2_tail(request) is not None
+    ):
+        raise ReadOnly("registry is in read-only mode")
+    return await handler(request)
+
+
+async def add_common_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare`` hook: API version, request id and configured ``http.headers``."""
+    response.headers[API_VERSION_HEADER] = API_VERSION
+    rid = request.get(context.REQUEST_ID)
+    if rid is not None:
+        response.headers[REQUEST_ID_HEADER] = rid
+    for name, values in request.app[context.SETTINGS].headers.items():
+        # A handler's own value wins, as in Distribution (configured headers are defaults).
+        if name in response.headers:
+            continue
+        for value in values:
+            response.headers.add(name, value)
