@@ -11,6 +11,7 @@ from cargohold.errors import (
     ManifestBlobUnknown,
     ManifestInvalid,
     ManifestUnknown,
+    PathNotFound,
     TagInvalid,
     Unsupported,
 )
@@ -157,3 +158,13 @@ async def test_dangling_tag_is_not_listed_or_resolved(registry: StorageRegistry)
     with pytest.raises(ManifestUnknown):
         await registry.repository("r").tags.resolve("ghost")
     assert await registry.repository("r").tags.resolve("good") == a
+
+
+async def test_read_only_referrers_query_writes_nothing(registry: StorageRegistry) -> None:
+    subject, subject_content = await push_image(registry, "r", b"s")
+    sig, _ = await push_image(registry, "r", b"sig", subject=subject_content)
+    await registry.driver.delete(paths.extension("r"))
+    ro = create_registry(registry.driver, delete_enabled=True, cache=None, read_only=True)
+    assert [d.digest for d in await ro.repository("r").referrers.list(subject)] == [sig]
+    with pytest.raises(PathNotFound):
+        await registry.driver.stat(paths.extension("r"))

@@ -8,7 +8,6 @@ the application's cleanup context.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import cast
 
 from aiohttp import web
 
@@ -55,16 +54,12 @@ def create_app(config: Config, *, metrics: Metrics | None = None) -> web.Applica
         metrics=metrics,
     )
     driver = create_driver(config.storage.driver_name, config.storage.driver_params)
-    # cast: StorageRepository declares concrete service types on mutable attributes, which a
-    # Protocol's invariant attributes reject although they implement the services.
-    registry = cast(
-        Registry,
-        create_registry(
-            driver,
-            delete_enabled=config.storage.delete.enabled,
-            cache=cache,
-            redirect=not config.storage.redirect.disable,
-        ),
+    registry: Registry = create_registry(
+        driver,
+        delete_enabled=config.storage.delete.enabled,
+        cache=cache,
+        redirect=not config.storage.redirect.disable,
+        read_only=config.storage.maintenance.readonly.enabled,
     )
     app = web.Application(
         middlewares=[request_id_middleware, error_middleware, read_only_middleware],

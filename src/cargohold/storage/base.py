@@ -149,12 +149,18 @@ class ReferrerService(Protocol):
 class Repository(Protocol):
     """One repository's services."""
 
-    name: str
-    blobs: BlobService
-    uploads: UploadService
-    manifests: ManifestService
-    tags: TagService
-    referrers: ReferrerService
+    @property
+    def name(self) -> str: ...
+    @property
+    def blobs(self) -> BlobService: ...
+    @property
+    def uploads(self) -> UploadService: ...
+    @property
+    def manifests(self) -> ManifestService: ...
+    @property
+    def tags(self) -> TagService: ...
+    @property
+    def referrers(self) -> ReferrerService: ...
 
 
 class Registry(Protocol):

@@ -8,6 +8,7 @@ without the ``referrers-indexed`` marker, e.g. a root written by Distribution.
 from __future__ import annotations
 
 import asyncio
+import builtins
 
 from cargohold.errors import BlobUnknown, ManifestInvalid, PathNotFound
 from cargohold.manifest import Descriptor, parse_manifest
@@ -22,8 +23,10 @@ _READ_CONCURRENCY = 16
 class Referrers:
     """The ReferrerService of one repository."""
 
-    def __init__(self, blobs: BlobStore, repository: str) -> None:
+    def __init__(self, blobs: BlobStore, repository: str, *, persist: bool = True) -> None:
         self.blobs = blobs
+        # False in read-only mode: an unindexed repository is then scanned on every query.
+        self.persist = persist
         self.driver = blobs.driver
         self.repository = repository
 
@@ -37,8 +40,7 @@ class Referrers:
         await delete_path(self.driver, link.rsplit("/", 1)[0])
 
     async def list(self, subject: Digest, artifact_type: str | None = None) -> list[Descriptor]:
-        await self._ensure_indexed()
-        digests = await list_digests(self.driver, paths.referrers(self.repository, subject))
+        digests = await self._referrers(subject)
         sem = asyncio.Semaphore(_READ_CONCURRENCY)
 
         async def describe(digest: Digest) -> Descriptor | None:
@@ -58,25 +60,34 @@ class Referrers:
             found = [d for d in found if d.artifact_type == artifact_type]
         return sorted(found, key=lambda d: str(d.digest))
 
-    async def _ensure_indexed(self) -> None:
+    async def _referrers(self, subject: Digest) -> builtins.list[Digest]:
         try:
             await self.driver.stat(paths.referrers_marker(self.repository))
         except PathNotFound:
+            if not self.persist:
+                return (await self.scan()).get(subject, [])
             await self.rebuild()
+        return await list_digests(self.driver, paths.referrers(self.repository, subject))
 
-    async def rebuild(self) -> int:
-        """Re-derive the index from every manifest revision; return how many links it wrote."""
-        written = 0
-        revisions = await list_digests(self.driver, paths.revisions(self.repository))
-        if not revisions:
-            return 0  # nothing to index; writing a marker would create the repository
-        for digest in revisions:
+    async def scan(self) -> dict[Digest, builtins.list[Digest]]:
+        """Derive subject -> referrers from every manifest revision, without writing."""
+        found: dict[Digest, builtins.list[Digest]] = {}
+        for digest in await list_digests(self.driver, paths.revisions(self.repository)):
             try:
                 manifest = parse_manifest(await self.blobs.get(digest), None, digest.algorithm)
             except (BlobUnknown, ManifestInvalid):
                 continue
             if manifest.subject is not None:
-                await self.add(manifest.subject.digest, digest)
-                written += 1
+                found.setdefault(manifest.subject.digest, []).append(digest)
+        return found
+
+    async def rebuild(self) -> int:
+        """Re-derive the index from every manifest revision; return how many links it wrote."""
+        found = await self.scan()
+        if not found and not await list_digests(self.driver, paths.revisions(self.repository)):
+            return 0  # nothing to index; writing a marker would create the repository
+        for subject, referrers in found.items():
+            for referrer in referrers:
+                await self.add(subject, referrer)
         await self.driver.put_content(paths.referrers_marker(self.repository), b"1")
-        return written
+        return sum(map(len, found.values()))

@@ -38,7 +38,7 @@ class StorageRepository:
         )
         self.uploads = Uploads(blobs.driver, blobs, name, self.blobs, registry.upload_state)
         self.tags = Tags(blobs.driver, name, delete_enabled=registry.delete_enabled)
-        self.referrers = Referrers(blobs, name)
+        self.referrers = Referrers(blobs, name, persist=not registry.read_only)
         # Distribution 2.1.0 linked manifests into _layers too, so look there as a fallback.
         revisions = LinkedBlobStatter(blobs, name, (paths.revision_link, paths.layer_link))
         self.manifests = Manifests(
@@ -62,8 +62,10 @@ class StorageRegistry:
         delete_enabled: bool,
         cache: BlobDescriptorCacheProvider | None,
         redirect: bool,
+        read_only: bool = False,
     ) -> None:
         self.driver = driver
+        self.read_only = read_only
         self.blobs = BlobStore(driver)
         self.delete_enabled = delete_enabled
         self.cache = cache
@@ -84,6 +86,9 @@ def create_registry(
     delete_enabled: bool,
     cache: BlobDescriptorCacheProvider | None,
     redirect: bool = False,
+    read_only: bool = False,
 ) -> StorageRegistry:
-    """Build the registry's storage services over ``driver``."""
-    return StorageRegistry(driver, delete_enabled=delete_enabled, cache=cache, redirect=redirect)
+    """Build the registry's storage services over ``driver``; ``read_only`` forbids derived writes."""
+    return StorageRegistry(
+        driver, delete_enabled=delete_enabled, cache=cache, redirect=redirect, read_only=read_only
+    )
