@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 from pytest_aiohttp import AiohttpClient
@@ -122,3 +124,18 @@ async def test_stream_cut_short_closes_the_connection(
     assert resp.status == 200
     with pytest.raises(aiohttp.ClientPayloadError):
         await resp.read()
+
+
+async def test_upload_purging_runs_for_the_app_lifetime(make_client: MakeClient) -> None:
+    client = await make_client(
+        storage={"maintenance": {"uploadpurging": {"age": "1ms", "interval": "20ms"}}}
+    )
+    resp = await client.post("/v2/repo/blobs/uploads/")
+    location = resp.headers["Location"]
+    for _ in range(300):
+        if (await client.get(location)).status == 404:
+            break
+        await asyncio.sleep(0.02)
+    resp = await client.get(location)
+    assert resp.status == 404
+    assert (await resp.json())["errors"][0]["code"] == "BLOB_UPLOAD_UNKNOWN"

@@ -7,7 +7,7 @@ the application's cleanup context.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -25,6 +25,7 @@ from cargohold.metrics import Metrics
 from cargohold.storage.base import Registry
 from cargohold.storage.cache.factory import create_cache_provider
 from cargohold.storage.driver.factory import create_driver
+from cargohold.storage.purge import PurgePolicy, upload_purger
 from cargohold.storage.registry import create_registry
 
 
@@ -36,6 +37,23 @@ async def _close_storage(app: web.Application) -> AsyncIterator[None]:
             await cache.aclose()
     finally:
         await app[context.DRIVER].aclose()
+
+
+def _purger(config: Config) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Upload purging for the app's lifetime; off in read-only mode, which forbids all writes."""
+    purging = config.storage.maintenance.uploadpurging
+    policy = PurgePolicy(
+        enabled=purging.enabled and not config.storage.maintenance.readonly.enabled,
+        age=purging.age.total_seconds(),
+        interval=purging.interval.total_seconds(),
+        dry_run=purging.dryrun,
+    )
+
+    async def run(app: web.Application) -> AsyncIterator[None]:
+        async with upload_purger(app[context.DRIVER], policy):
+            yield
+
+    return run
 
 
 def create_app(config: Config, *, metrics: Metrics | None = None) -> web.Application:
@@ -71,6 +89,7 @@ def create_app(config: Config, *, metrics: Metrics | None = None) -> web.Applica
     app[context.CACHE] = cache
     app[context.REGISTRY] = registry
     app.cleanup_ctx.append(_close_storage)
+    app.cleanup_ctx.append(_purger(config))
     app.on_response_prepare.append(add_common_headers)
     add_routes(app, settings.prefix)
     return app
