@@ -131,7 +131,7 @@ async def test_upload_purging_runs_for_the_app_lifetime(make_client: MakeClient)
         storage={"maintenance": {"uploadpurging": {"age": "1ms", "interval": "20ms"}}}
     )
     resp = await client.post("/v2/repo/blobs/uploads/")
-    location = resp.headers["Location"]
+    location = URL(resp.headers["Location"]).path
     for _ in range(300):
         if (await client.get(location)).status == 404:
             break
