@@ -1,0 +1,5 @@
+"""``python -m cargohold.cli``: the ``cargohold`` command."""
+
+from cargohold.cli.main import main
+
+main()
