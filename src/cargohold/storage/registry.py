@@ -69,7 +69,7 @@ class StorageRegistry:
         self.blobs = BlobStore(driver)
         self.delete_enabled = delete_enabled
         self.cache = cache
-        self.cache_stats = CacheStats()
+        self.cache_stats = cache.stats if cache is not None else CacheStats()
         self.redirect = redirect
         self.upload_state = UploadState()
 

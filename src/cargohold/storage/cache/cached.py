@@ -2,43 +2,22 @@
 
 from __future__ import annotations
 
-import logging
-import time
-
 from cargohold.errors import BlobUnknown
 from cargohold.manifest import Descriptor
 from cargohold.reference import Digest
 from cargohold.storage.base import BlobDescriptorService
+from cargohold.storage.cache.stats import CacheStats
 
-log = logging.getLogger(__name__)
-
-# A failing cache is logged at most once per this many seconds, so an outage is not a log storm.
-_ERROR_LOG_INTERVAL = 10.0
-
-
-class CacheStats:
-    """Counters of one cache type; the metrics module exports them."""
-
-    def __init__(self) -> None:
-        self.requests = 0
-        self.hits = 0
-        self.misses = 0
-        self.errors = 0
-        self._last_error_log = float("-inf")
-
-    def error(self, op: str, exc: BaseException) -> None:
-        self.errors += 1
-        now = time.monotonic()
-        if now - self._last_error_log >= _ERROR_LOG_INTERVAL:
-            self._last_error_log = now
-            log.warning("blob descriptor cache %s failed, serving from storage: %r", op, exc)
+__all__ = ["CacheStats", "CachedBlobStatter"]
 
 
 class CachedBlobStatter:
     """Wraps a storage-backed descriptor service with a cache (CNCF Distribution's cachedBlobStatter).
 
-    Only a genuine miss (BlobUnknown from the cache) fills the cache; a cache error is counted and
-    answered from storage without writing, so a struggling cache is never hammered with refills.
+    Only a genuine miss (BlobUnknown from the cache) fills the cache. Any other cache exception is
+    counted in ``stats``, logged once per burst and answered from storage *without* writing to the
+    cache: refilling on errors is what turned a slow Redis into an outage for Distribution users.
+    Storage errors (including BlobUnknown from ``backend``) propagate unchanged.
     """
 
     def __init__(
@@ -49,16 +28,16 @@ class CachedBlobStatter:
         self.stats = stats
 
     async def stat(self, digest: Digest) -> Descriptor:
-        self.stats.requests += 1
+        self.stats.request()
         try:
             desc = await self.cache.stat(digest)
         except BlobUnknown:
-            self.stats.misses += 1
+            self.stats.miss()
         except Exception as exc:
             self.stats.error("stat", exc)
             return await self.backend.stat(digest)
         else:
-            self.stats.hits += 1
+            self.stats.hit()
             return desc
         desc = await self.backend.stat(digest)
         try:
@@ -68,6 +47,7 @@ class CachedBlobStatter:
         return desc
 
     async def set_descriptor(self, digest: Digest, descriptor: Descriptor) -> None:
+        """Record in storage (the truth) first, then in the cache; a cache failure is only counted."""
         await self.backend.set_descriptor(digest, descriptor)
         try:
             await self.cache.set_descriptor(digest, descriptor)
@@ -75,7 +55,8 @@ class CachedBlobStatter:
             self.stats.error("set_descriptor", exc)
 
     async def clear(self, digest: Digest) -> None:
-        # Clear the cache first: if storage then fails, a stale "present" answer is still gone.
+        """Forget in the cache, then in storage; BlobUnknown comes from storage only."""
+        # Cache first: if storage then fails, a stale "present" answer is still gone.
         try:
             await self.cache.clear(digest)
         except BlobUnknown:

@@ -8,14 +8,18 @@ from typing import Generic, TypeVar
 
 from cargohold.errors import BlobUnknown
 from cargohold.manifest import Descriptor
-from cargohold.reference import Digest
+from cargohold.metrics import CacheMetrics
+from cargohold.reference import Digest, validate_name
 from cargohold.storage.base import BlobDescriptorService
 from cargohold.storage.cache.base import check_descriptor
+from cargohold.storage.cache.stats import CacheStats
+
+__all__ = ["DEFAULT_SIZE", "InMemoryBlobDescriptorCache"]
 
 K = TypeVar("K")
 V = TypeVar("V")
 
-# CNCF Distribution 3's default for storage.cache.blobdescriptorsize.
+#: CNCF Distribution 3's default for ``storage.cache.blobdescriptorsize``.
 DEFAULT_SIZE = 10000
 
 
@@ -48,14 +52,25 @@ class _LRU(Generic[K, V]):
 
 
 class InMemoryBlobDescriptorCache:
-    """Global digest -> descriptor cache with repository scopes (media-type overrides per repository)."""
+    """Global digest -> descriptor cache with repository scopes (media-type overrides per repository).
+
+    Holds at most ``size`` global descriptors and ``size`` repository memberships, each evicting
+    the least recently used. As in CNCF Distribution, the global media type is the first one
+    recorded, and a repository's own media type overrides it in that repository only. A scoped
+    entry is only answered while its global descriptor is cached too.
+    """
 
     name = "inmemory"
 
-    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+    def __init__(self, size: int = DEFAULT_SIZE, *, metrics: CacheMetrics | None = None) -> None:
+        self.stats = CacheStats(metrics, self.name)
         self._global: _LRU[Digest, Descriptor] = _LRU(size)
         # (repository, digest) -> the repository's media type for it; presence means membership.
         self._scoped: _LRU[tuple[str, Digest], str] = _LRU(size)
+
+    def __len__(self) -> int:
+        """Global descriptors held (memberships are bounded separately by the same size)."""
+        return len(self._global)
 
     async def stat(self, digest: Digest) -> Descriptor:
         desc = self._global.get(digest)
@@ -64,29 +79,34 @@ class InMemoryBlobDescriptorCache:
         return desc
 
     async def set_descriptor(self, digest: Digest, descriptor: Descriptor) -> None:
-        check_descriptor(digest, descriptor)
-        self._global.put(digest, descriptor)
+        self._set_global(digest, check_descriptor(digest, descriptor))
 
     async def clear(self, digest: Digest) -> None:
         if self._global.pop(digest) is None:
             raise BlobUnknown(f"blob {digest} not in cache")
 
     def repository_scoped(self, repository: str) -> BlobDescriptorService:
-        return _ScopedInMemory(self, repository)
+        """Raise NameInvalid for a name outside the OCI grammar."""
+        return _ScopedInMemory(self, validate_name(repository))
 
     async def aclose(self) -> None:
         return None
+
+    def _set_global(self, digest: Digest, descriptor: Descriptor) -> None:
+        known = self._global.get(digest)
+        # Content is addressed by digest, so only the media type can differ: the first one stays.
+        self._global.put(digest, descriptor if known is None else known)
 
     def _scoped_stat(self, repository: str, digest: Digest) -> Descriptor:
         media_type = self._scoped.get((repository, digest))
         desc = self._global.get(digest) if media_type is not None else None
         if media_type is None or desc is None:
             raise BlobUnknown(f"blob {digest} not in cache for {repository}")
-        return replace(desc, media_type=media_type) if media_type else desc
+        return desc if desc.media_type == media_type else replace(desc, media_type=media_type)
 
     def _scoped_set(self, repository: str, digest: Digest, descriptor: Descriptor) -> None:
-        check_descriptor(digest, descriptor)
-        self._global.put(digest, descriptor)
+        descriptor = check_descriptor(digest, descriptor)
+        self._set_global(digest, descriptor)
         self._scoped.put((repository, digest), descriptor.media_type)
 
     def _scoped_clear(self, repository: str, digest: Digest) -> None:
