@@ -69,7 +69,9 @@ def test_imports_point_downward(module: str, path: Path) -> None:
     for target in imports(path):
         target_layer = layer_of(target)
         assert target_layer is not None, f"{module} imports {target}, which has no layer"
-        assert target_layer <= own, f"{module} (layer {own}) imports {target} (layer {target_layer})"
+        assert target_layer <= own, (
+            f"{module} (layer {own}) imports {target} (layer {target_layer})"
+        )
 
 
 def test_client_never_imports_server_code() -> None:
