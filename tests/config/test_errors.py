@@ -32,7 +32,7 @@ BASE = "version: 0.1\nstorage: inmemory\n"
         ("version: 0.1\nstorage: ", "storage: no storage driver configured"),
         (
             "version: 0.1\nstorage: {filesytem: {}}",
-            "storage: no storage driver configured; expected one of filesystem, inmemory "
+            "storage: no storage driver configured; expected one of filesystem, inmemory, s3 "
             "(unknown keys: filesytem)",
         ),
         (
@@ -40,9 +40,10 @@ BASE = "version: 0.1\nstorage: inmemory\n"
             "storage: exactly one storage driver must be configured, got filesystem, inmemory",
         ),
         (
-            "version: 0.1\nstorage: {s3: {bucket: b, region: r}}",
-            "storage.s3: storage driver s3 is not supported yet",
+            "version: 0.1\nstorage: {s3: {bucket: b, regoin: r}}",
+            "storage.s3.regoin: unknown key",
         ),
+        ("version: 0.1\nstorage: {s3: {region: r}}", "storage.s3.bucket: required key is missing"),
         ("version: 0.1\nstorage: azure", "storage.azure: storage driver azure is not supported"),
         ("version: 0.1", "storage: required key is missing"),
         ("version: 0.1\nstorage: [inmemory]", "storage: must be a mapping, got list"),

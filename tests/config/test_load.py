@@ -406,3 +406,23 @@ def test_public_names() -> None:
     assert {"Config", "ConfigError", "load_config", "default_config", "config_summary"} <= set(
         package.__all__
     )
+
+
+def test_s3_driver_params_reach_the_driver_unredacted() -> None:
+    from cargohold.config import validate_config
+
+    config = validate_config(
+        {
+            "storage": {
+                "s3": {"bucket": "b", "region": "r", "secretkey": "sek", "chunksize": 5 << 20}
+            }
+        }
+    )
+    assert config.storage.driver_name == "s3"
+    assert config.storage.driver_params == {
+        "bucket": "b",
+        "region": "r",
+        "secretkey": "sek",
+        "chunksize": 5 << 20,
+    }
+    assert "sek" not in repr(config)

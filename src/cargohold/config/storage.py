@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_serializer, model_validator
+from pydantic import Field, SecretStr, field_validator, model_serializer, model_validator
 from pydantic import SerializerFunctionWrapHandler as Handler
 from pydantic_core import PydanticCustomError
 
@@ -26,6 +26,7 @@ __all__ = [
     "MaintenanceConfig",
     "ReadOnlyConfig",
     "RedirectConfig",
+    "S3Params",
     "StorageConfig",
     "TagConfig",
     "UploadPurgingConfig",
@@ -51,13 +52,49 @@ class InMemoryParams(Section):
     """``storage.inmemory``: volatile, for tests; takes no parameters."""
 
 
+# Scalars as YAML or an environment override gives them; the driver parses and range-checks them
+# (cargohold.storage.driver.s3_params), failing start-up with the key's name.
+_S3Scalar = str | int | float | bool | None
+
+
+class S3Params(Section):
+    """``storage.s3``: Distribution's S3 driver keys (values checked by the driver at start-up)."""
+
+    bucket: str
+    region: _S3Scalar = None
+    regionendpoint: _S3Scalar = None
+    rootdirectory: _S3Scalar = None
+    accesskey: _S3Scalar = None
+    secretkey: SecretStr | None = None
+    secure: _S3Scalar = None
+    skipverify: _S3Scalar = None
+    v4auth: _S3Scalar = None
+    forcepathstyle: _S3Scalar = None
+    chunksize: _S3Scalar = None
+    multipartcopychunksize: _S3Scalar = None
+    multipartcopymaxconcurrency: _S3Scalar = None
+    multipartcopythresholdsize: _S3Scalar = None
+    storageclass: _S3Scalar = None
+    encrypt: _S3Scalar = None
+    keyid: _S3Scalar = None
+    objectacl: _S3Scalar = None
+    useragent: _S3Scalar = None
+    usedualstack: _S3Scalar = None
+    accelerate: _S3Scalar = None
+    usefipsendpoint: _S3Scalar = None
+    loglevel: _S3Scalar = None
+    # cargohold extension: lifetime of presigned redirect URLs (default 20m).
+    redirect_expiry: _S3Scalar = None
+
+
 # Supported driver name -> parameter model; the storage factory looks drivers up by these names.
 DRIVER_MODELS: dict[str, type[Section]] = {
     "filesystem": FilesystemParams,
     "inmemory": InMemoryParams,
+    "s3": S3Params,
 }
 # Distribution's other drivers: recognised so the error says "not supported", not "unknown key".
-_UNSUPPORTED_DRIVERS = ("s3", "azure", "gcs", "swift", "oss")
+_UNSUPPORTED_DRIVERS = ("azure", "gcs", "swift", "oss")
 _ALL_DRIVERS = (*DRIVER_MODELS, *_UNSUPPORTED_DRIVERS)
 
 
@@ -143,7 +180,7 @@ class StorageConfig(Section):
 
     filesystem: FilesystemParams | None = None
     inmemory: InMemoryParams | None = None
-    s3: Annotated[Any, _unsupported_driver("s3")] = absent()
+    s3: S3Params | None = None
     azure: Annotated[Any, _unsupported_driver("azure")] = absent()
     gcs: Annotated[Any, _unsupported_driver("gcs")] = absent()
     swift: Annotated[Any, _unsupported_driver("swift")] = absent()
@@ -195,8 +232,11 @@ class StorageConfig(Section):
 
     @property
     def driver_params(self) -> dict[str, Any]:
-        """The driver's parameters as a plain mapping, defaults filled in."""
-        return self.driver_config.model_dump()
+        """The driver's parameters as a plain mapping (secrets revealed, unset keys left out)."""
+        return {
+            key: value.get_secret_value() if isinstance(value, SecretStr) else value
+            for key, value in self.driver_config.model_dump(exclude_none=True).items()
+        }
 
     @model_serializer(mode="wrap")
     def _dump_one_driver(self, handler: Handler) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from cargohold.storage.driver.inmemory import InMemoryDriver
 
 
 def test_driver_names() -> None:
-    assert driver_names() == ["filesystem", "inmemory"]
+    assert driver_names() == ["filesystem", "inmemory", "s3"]
 
 
 def test_inmemory() -> None:
@@ -50,7 +50,7 @@ def test_filesystem_bad_rootdirectory(value: Any) -> None:
 
 def test_unknown_driver() -> None:
     with pytest.raises(
-        ValueError, match=r"unknown storage driver 'gcs' \(known: filesystem, inmemory\)"
+        ValueError, match=r"unknown storage driver 'gcs' \(known: filesystem, inmemory, s3\)"
     ):
         create_driver("gcs", {})
 

@@ -22,6 +22,7 @@ DriverFactory = Callable[[Mapping[str, Any]], StorageDriver]
 _DRIVERS: dict[str, str] = {
     "filesystem": "cargohold.storage.driver.filesystem:from_parameters",
     "inmemory": "cargohold.storage.driver.inmemory:from_parameters",
+    "s3": "cargohold.storage.driver.s3:from_parameters",
 }
 
 

@@ -1,0 +1,327 @@
+"""The S3 driver: driver paths are object keys in one bucket, as CNCF Distribution's ``s3``.
+
+A path ``/docker/registry/v2/...`` is the key ``<rootdirectory>/docker/registry/v2/...`` (root
+without leading or trailing slashes), so a bucket written by Distribution is readable here and
+vice versa. Directories are implied by key prefixes: one exists while a key lies below it.
+
+Costs: ``stat`` is a HEAD (plus one single-key listing for a directory); ``list`` is a delimiter
+listing; ``walk`` one paginated listing of the subtree, sorted in memory; ``delete`` a listing
+and batched DeleteObjects; ``move`` a server-side copy (multipart above
+``multipartcopythresholdsize``) then a delete. Writers are in :mod:`.s3_writer`.
+
+Some S3-compatible servers (SeaweedFS) keep directory entries that linger in delimiter listings
+after their last key is deleted, so ``delete`` of a directory also deletes the ``<dir>/`` keys
+of its subtree, deepest first; on S3 proper these keys do not exist and the call is a no-op.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from aiobotocore.session import AioSession
+from botocore.exceptions import ClientError
+
+from cargohold.errors import InvalidOffset, PathNotFound, StorageError
+from cargohold.storage.driver.base import (
+    READ_CHUNK_SIZE,
+    FileInfo,
+    FileReader,
+    FileWriter,
+    StorageDriver,
+    check_path,
+)
+from cargohold.storage.driver.s3_client import S3Connection, error_code, s3_errors
+from cargohold.storage.driver.s3_params import MAX_PART_SIZE, S3Parameters, parse_parameters
+from cargohold.storage.driver.s3_parts import copy_ranges
+from cargohold.storage.driver.s3_writer import S3Writer
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3.type_defs import ObjectIdentifierTypeDef
+
+__all__ = ["S3Driver", "S3Parameters", "from_parameters"]
+
+# Keys per ListObjectsV2 page and per DeleteObjects call: both are S3's maxima.
+LIST_MAX: Final = 1000
+
+# Module-level names, since ``list`` inside the class body is the method.
+_Page = list[tuple[str, int, float]]  # (key, size, mtime) of the objects of one listing page
+_Paths = list[str]
+
+
+class S3Driver(StorageDriver):
+    """Stores each driver path as an object; safe for concurrent use by many processes."""
+
+    name = "s3"
+
+    def __init__(self, params: S3Parameters, session: AioSession | None = None) -> None:
+        """``session`` is an aiobotocore session to share (tests build many drivers)."""
+        self.params = params
+        #: The client and multipart calls writers share; tests hook its client's events.
+        self.connection = S3Connection(params, session)
+        self._prefix = params.key_prefix
+
+    def __repr__(self) -> str:
+        return (
+            f"S3Driver(bucket={self.params.bucket!r}, rootdirectory={self.params.rootdirectory!r})"
+        )
+
+    def key(self, path: str) -> str:
+        """The object key of driver path ``path``."""
+        return self._prefix + check_path(path)[1:]
+
+    async def aclose(self) -> None:
+        await self.connection.aclose()
+
+    async def _head(self, path: str) -> tuple[int, float, str]:
+        """Size, modification time and ETag of the object at ``path``; PathNotFound."""
+        client = await self.connection.client()
+        with s3_errors("stat", path):
+            out = await client.head_object(Bucket=self.connection.bucket, Key=self.key(path))
+        return out["ContentLength"], out["LastModified"].timestamp(), out["ETag"]
+
+    async def get_content(self, path: str) -> bytes:
+        """Return the object's bytes; PathNotFound for a missing key (directories included)."""
+        client = await self.connection.client()
+        with s3_errors("get", path):
+            out = await client.get_object(Bucket=self.connection.bucket, Key=self.key(path))
+            async with out["Body"] as body:
+                return await body.read()
+
+    async def put_content(self, path: str, content: bytes) -> None:
+        """One PutObject: S3 replaces the object atomically."""
+        client = await self.connection.client()
+        with s3_errors("put", path):
+            await client.put_object(
+                Bucket=self.connection.bucket,
+                Key=self.key(path),
+                Body=content,
+                **self.connection.object_args,
+            )
+
+    async def reader(self, path: str, offset: int = 0) -> FileReader:
+        """One GET from ``offset`` whose body streams in bounded reads (one consistent version)."""
+        key = self.key(path)
+        if offset < 0:
+            raise InvalidOffset(f"negative offset {offset} for {path}")
+        client = await self.connection.client()
+        extra: dict[str, Any] = {"Range": f"bytes={offset}-"} if offset else {}
+        with s3_errors("read", path):
+            try:
+                out = await client.get_object(Bucket=self.connection.bucket, Key=key, **extra)
+            except ClientError as exc:
+                # RFC 9110 §15.5.17: 416 means the object exists but ends before the offset.
+                if error_code(exc) != "InvalidRange":
+                    raise
+                return _S3Reader(path, None)
+        return _S3Reader(path, out["Body"])
+
+    async def writer(self, path: str, append: bool = False) -> FileWriter:
+        """Open a writer; with ``append`` continue the object (PathNotFound if it is missing)."""
+        key = self.key(path)
+        if not append:
+            return S3Writer(self.connection, path, key)
+        size, _, etag = await self._head(path)
+        return S3Writer(self.connection, path, key, existing=size, etag=etag)
+
+    async def stat(self, path: str) -> FileInfo:
+        """HEAD the key; if absent, a directory exists while any key lies below it."""
+        try:
+            size, mod_time, _ = await self._head(path)
+        except PathNotFound:
+            pass
+        else:
+            return FileInfo(path, size, mod_time, False)
+        client = await self.connection.client()
+        with s3_errors("stat", path):
+            out = await client.list_objects_v2(
+                Bucket=self.connection.bucket, Prefix=f"{self.key(path)}/", MaxKeys=1
+            )
+        if not out.get("Contents"):
+            raise PathNotFound(f"path not found: {path}")
+        return FileInfo(path, 0, 0.0, True)
+
+    async def list(self, path: str) -> _Paths:
+        """The sorted direct children, from a delimiter listing; PathNotFound if there are none."""
+        prefix = f"{self.key(path)}/"
+        client = await self.connection.client()
+        names: set[str] = set()
+        kwargs: dict[str, Any] = {}
+        while True:
+            with s3_errors("list", path):
+                out = await client.list_objects_v2(
+                    Bucket=self.connection.bucket, Prefix=prefix, Delimiter="/", **kwargs
+                )
+            names.update(obj["Key"][len(prefix) :] for obj in out.get("Contents", []))
+            names.update(cp["Prefix"][len(prefix) : -1] for cp in out.get("CommonPrefixes", []))
+            if not out.get("IsTruncated"):
+                break
+            kwargs = {"ContinuationToken": out["NextContinuationToken"]}
+        # Some servers list a "<dir>/" marker key for a directory itself: not a child.
+        names.discard("")
+        if not names:
+            raise PathNotFound(f"path not found: {path}")
+        return [f"{path}/{name}" for name in sorted(names)]
+
+    async def _keys_under(self, path: str) -> AsyncIterator[_Page]:
+        """Pages of ``(key, size, mtime)`` for every object below ``path``, in key order."""
+        prefix = f"{self.key(path)}/"
+        client = await self.connection.client()
+        kwargs: dict[str, Any] = {}
+        while True:
+            with s3_errors("list", path):
+                out = await client.list_objects_v2(
+                    Bucket=self.connection.bucket, Prefix=prefix, MaxKeys=LIST_MAX, **kwargs
+                )
+            yield [
+                (obj["Key"], obj["Size"], obj["LastModified"].timestamp())
+                for obj in out.get("Contents", [])
+                if not obj["Key"].endswith("/")
+            ]
+            if not out.get("IsTruncated"):
+                return
+            kwargs = {"ContinuationToken": out["NextContinuationToken"]}
+
+    async def walk(self, path: str) -> AsyncIterator[FileInfo]:
+        """Every file and directory under ``path``, depth-first and sorted, from one listing.
+
+        S3 lists in byte order, where ``a-b`` sorts before ``a/x``; the walk's order compares
+        path components, so the listing is sorted in memory (keys only) before yielding.
+        """
+        cut = len(self.key(path)) + 1
+        entries: list[tuple[list[str], int, float]] = []
+        async for page in self._keys_under(path):
+            entries.extend((key[cut:].split("/"), size, mtime) for key, size, mtime in page)
+        if not entries:
+            raise PathNotFound(f"path not found: {path}")
+        entries.sort(key=lambda entry: entry[0])
+        emitted: list[str] = []  # the directories of the previous file, outermost first
+        for parts, size, mtime in entries:
+            dirs = parts[:-1]
+            common = 0
+            while common < min(len(dirs), len(emitted)) and dirs[common] == emitted[common]:
+                common += 1
+            for depth in range(common, len(dirs)):
+                yield FileInfo(f"{path}/{'/'.join(dirs[: depth + 1])}", 0, 0.0, True)
+            emitted = dirs
+            yield FileInfo(f"{path}/{'/'.join(parts)}", size, mtime, False)
+
+    async def move(self, source: str, dest: str) -> None:
+        """Server-side copy to ``dest`` (atomic replace), then delete ``source``; PathNotFound."""
+        dest_key = self.key(dest)
+        size, _, etag = await self._head(source)
+        if source == dest:
+            return
+        conn, src_key = self.connection, self.key(source)
+        client = await conn.client()
+        if size <= min(self.params.multipartcopythresholdsize, MAX_PART_SIZE):
+            with s3_errors("copy", source):
+                await client.copy_object(
+                    Bucket=conn.bucket,
+                    Key=dest_key,
+                    CopySource={"Bucket": conn.bucket, "Key": src_key},
+                    CopySourceIfMatch=etag,
+                    **conn.object_args,
+                )
+        else:
+            upload_id = await conn.create_upload(dest_key, dest)
+            try:
+                ranges = copy_ranges(size, self.params.multipartcopychunksize, last=True)
+                parts = await conn.copy_parts(dest_key, dest, upload_id, src_key, ranges, etag=etag)
+                await conn.complete(dest_key, dest, upload_id, parts)
+            except BaseException:
+                with contextlib.suppress(StorageError):  # keep the original failure
+                    await conn.abort(dest_key, dest, upload_id)
+                raise
+        with s3_errors("delete", source):
+            await client.delete_object(Bucket=conn.bucket, Key=src_key)
+
+    async def delete(self, path: str) -> None:
+        """Delete the object at ``path`` or every object below it (and their multipart
+        uploads); PathNotFound if there is neither."""
+        key = self.key(path)
+        client = await self.connection.client()
+        found = False
+        dirs: set[str] = set()
+        async for page in self._keys_under(path):
+            if not page:
+                continue
+            found = True
+            for obj_key, _, _ in page:
+                parent = obj_key.rpartition("/")[0]
+                while len(parent) > len(key) and parent not in dirs:
+                    dirs.add(parent)
+                    parent = parent.rpartition("/")[0]
+            await self._delete_keys([k for k, _, _ in page], path)
+        if found:
+            await self.connection.abort_all(f"{key}/", path)
+            # Deepest first: a server with directory entries removes only empty ones.
+            markers = [f"{d}/" for d in sorted(dirs, key=lambda d: -d.count("/"))]
+            markers.append(f"{key}/")
+            for start in range(0, len(markers), LIST_MAX):
+                await self._delete_keys(markers[start : start + LIST_MAX], path)
+            return
+        await self._head(path)  # PathNotFound if there is no object either
+        with s3_errors("delete", path):
+            await client.delete_object(Bucket=self.connection.bucket, Key=key)
+
+    async def _delete_keys(self, keys: _Paths, path: str) -> None:
+        if not keys:
+            return
+        client = await self.connection.client()
+        objects: list[ObjectIdentifierTypeDef] = [{"Key": k} for k in keys]
+        with s3_errors("delete", path):
+            out = await client.delete_objects(
+                Bucket=self.connection.bucket, Delete={"Objects": objects, "Quiet": True}
+            )
+        errors = [e for e in out.get("Errors", []) if e.get("Code") != "NoSuchKey"]
+        if errors:
+            first = errors[0]
+            raise StorageError(
+                f"s3 delete {path}: {len(errors)} key(s) failed, e.g. "
+                f"{first.get('Key')}: {first.get('Code')}: {first.get('Message')}"
+            )
+
+    async def redirect_url(self, path: str, method: str) -> str | None:
+        """A presigned GET or HEAD URL valid for ``redirect_expiry``; None for other methods."""
+        operation = {"GET": "get_object", "HEAD": "head_object"}.get(method.upper())
+        key = self.key(path)
+        if operation is None:
+            return None
+        client = await self.connection.client()
+        with s3_errors("presign", path):
+            return await client.generate_presigned_url(
+                operation,
+                Params={"Bucket": self.connection.bucket, "Key": key},
+                ExpiresIn=int(self.params.redirect_expiry),
+            )
+
+
+class _S3Reader(FileReader):
+    """Streams one GET response; ``body`` None reads as empty (offset at or past the end)."""
+
+    def __init__(self, path: str, body: Any) -> None:
+        self._path = path
+        self._body = body
+        self._closed = False
+
+    async def read(self, n: int = READ_CHUNK_SIZE) -> bytes:
+        if self._closed:
+            raise StorageError(f"read from a closed reader for {self._path}")
+        if self._body is None or n <= 0:
+            return b""
+        with s3_errors("read", self._path):
+            chunk: bytes = await self._body.read(n)
+        return chunk
+
+    async def aclose(self) -> None:
+        self._closed = True
+        body, self._body = self._body, None
+        if body is not None:
+            body.close()
+
+
+def from_parameters(params: Mapping[str, Any], session: AioSession | None = None) -> S3Driver:
+    """Build the driver from ``storage.s3`` parameters; ValueError names a bad key."""
+    return S3Driver(parse_parameters(params), session)
