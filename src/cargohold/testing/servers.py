@@ -27,6 +27,8 @@ from typing import Any, Final, Protocol, Self
 
 import yaml
 
+import cargohold
+
 __all__ = [
     "CARGOHOLD_MODULE",
     "DISTRIBUTION_BINARY",
@@ -53,6 +55,8 @@ STARTUP_TIMEOUT: Final = 20.0
 STOP_TIMEOUT: Final = 10.0
 _POLL_INTERVAL: Final = 0.05
 _LOG_TAIL_LINES: Final = 40
+_SRC = str(Path(cargohold.__file__).resolve().parents[1])
+
 # Loopback probes must never go through an HTTP proxy configured in the environment.
 _OPENER: Final = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -170,6 +174,8 @@ class RegistryProcess:
         self.config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
         # REGISTRY_* variables override config keys in both servers; keep the test's config exact.
         env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+        # The child imports the same cargohold as the test, whatever an install elsewhere says.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_SRC, env.get("PYTHONPATH")]))
         with self.log_path.open("ab") as log:
             try:
                 self._process = subprocess.Popen(
