@@ -17,6 +17,7 @@ LAYERS: dict[str, int] = {
     "cargohold.metrics": 0,
     "cargohold.config": 0,
     "cargohold.logging": 0,
+    "cargohold.tracing": 0,
     "cargohold.storage.driver": 1,
     "cargohold.storage": 2,
     "cargohold.auth": 3,

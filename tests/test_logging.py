@@ -116,3 +116,33 @@ def test_reconfiguring_replaces_the_handler() -> None:
     assert second.getvalue().count("msg=once") == 1
     ours = [h for h in logging.getLogger().handlers if h.get_name() == "cargohold"]
     assert len(ours) == 1
+
+
+def test_secrets_are_redacted_whoever_logs_them() -> None:
+    stream = configured(formatter="json")
+    structlog.get_logger("cargohold.test").info(
+        "connecting",
+        password="hunter2",
+        redis_password="x1",
+        Authorization="Bearer abc",
+        user="bob",
+    )
+    logging.getLogger("other.library").warning("login", extra={"api_token": "t0k3n"})
+    first, second = json_lines(stream)
+    assert first["password"] == first["redis_password"] == first["Authorization"] == "[redacted]"
+    assert first["user"] == "bob"
+    assert second["api_token"] == "[redacted]"
+    assert "hunter2" not in stream.getvalue()
+    assert "t0k3n" not in stream.getvalue()
+
+
+def test_stdlib_extras_and_bound_context_reach_the_line() -> None:
+    stream = configured(formatter="json")
+    with structlog.contextvars.bound_contextvars(request_id="abc123"):
+        logging.getLogger("aiohttp.server").error("boom %d", 7, extra={"route": "blob"})
+    logging.getLogger("aiohttp.server").error("after")
+    inside, after = json_lines(stream)
+    assert inside["msg"] == "boom 7"
+    assert inside["request_id"] == "abc123"
+    assert inside["route"] == "blob"
+    assert "request_id" not in after

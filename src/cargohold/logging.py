@@ -3,8 +3,14 @@
 Line formats follow CNCF Distribution's ``log.formatter``: ``text`` is logfmt with ``time``,
 ``level`` and ``msg`` first (as logrus prints), ``json`` one object per line with the same keys,
 ``logstash`` one object with ``@timestamp``/``@version``/``message``. ``log.fields`` are added to
-every line without overriding a line's own keys. The access log (logger ``aiohttp.access``) is
-written whatever ``log.level`` says unless ``log.accesslog.disabled``, as in Distribution.
+every line without overriding a line's own keys. The access log (logger ``cargohold.access``,
+one line per request written by the API's instrumentation) is written whatever ``log.level``
+says unless ``log.accesslog.disabled``, as in Distribution.
+
+Values bound with ``structlog.contextvars`` (the API binds ``request_id`` for each request) reach
+every line, stdlib records included; a stdlib record's ``extra`` keys become line keys. Keys that
+name secrets (``password``, ``secret``, ``token``, ``authorization``, ``cookie``) are redacted on
+every line, whoever logs them.
 """
 
 from __future__ import annotations
@@ -20,9 +26,10 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 
 from cargohold.config import LogConfig
 
-__all__ = ["ACCESS_LOGGER", "configure_logging"]
+__all__ = ["ACCESS_LOGGER", "REDACTED", "configure_logging", "redact_secrets"]
 
-ACCESS_LOGGER = "aiohttp.access"
+ACCESS_LOGGER = "cargohold.access"
+REDACTED = "[redacted]"
 
 _HANDLER_NAME = "cargohold"
 _LEVELS = {
@@ -43,6 +50,17 @@ class _StaticFields:
         for key, value in self._fields.items():
             event_dict.setdefault(key, value)
         return event_dict
+
+
+_SECRET_WORDS = ("password", "secret", "token", "authorization", "cookie")
+
+
+def redact_secrets(logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
+    """Replace the value of every key naming a secret, so no caller can leak one by accident."""
+    for key in event_dict:
+        if isinstance(key, str) and any(word in key.lower() for word in _SECRET_WORDS):
+            event_dict[key] = REDACTED
+    return event_dict
 
 
 def _logstash(logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
@@ -91,6 +109,7 @@ def configure_logging(log: LogConfig, stream: TextIO | None = None) -> None:
     """
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
+        structlog.stdlib.ExtraAdder(),
         structlog.stdlib.add_logger_name,
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
@@ -120,6 +139,7 @@ def configure_logging(log: LogConfig, stream: TextIO | None = None) -> None:
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
             _StaticFields(log.fields),
+            redact_secrets,
             *_renderers(log.formatter),
         ],
     )

@@ -38,8 +38,9 @@ def serve(config: str | None) -> None:
     """Serve the registry with CONFIG (config.yml), or with built-in defaults.
 
     Without CONFIG, data goes to $CARGOHOLD_DATA_DIR, else $XDG_DATA_HOME/cargohold, else
-    ~/.local/share/cargohold, and the registry listens on 127.0.0.1:5000. SIGTERM or SIGINT stop
-    it after draining requests for up to http.draintimeout.
+    ~/.local/share/cargohold, and the registry listens on 127.0.0.1:5000. http.workers processes
+    serve it (default: one per core; one for the inmemory driver). SIGTERM or SIGINT stop it
+    after draining requests for up to http.draintimeout.
     """
     cfg = _load(config)
     if config is None:
@@ -57,9 +58,13 @@ def serve(config: str | None) -> None:
         raise click.ClickException(f"the registry API is not available: {exc}") from None
 
     try:
-        run(cfg, create_app, announce=click.echo)
+        code = run(cfg, create_app, announce=click.echo)
     except (OSError, ssl.SSLError) as exc:
         raise click.ClickException(f"cannot start the server on {cfg.http.addr}: {exc}") from None
+    except ValueError as exc:  # a driver, cache or tracing set-up the config check cannot see
+        raise click.ClickException(f"cannot start the registry: {exc}") from None
+    if code:
+        raise SystemExit(code)
 
 
 @main.group()

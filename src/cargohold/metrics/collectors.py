@@ -14,7 +14,22 @@ the ``registry`` namespace (``registry/metrics/prometheus.go``):
 - ``registry_storage_cache_redis_seconds{operation}``: Distribution's Redis timer, one
   observation per pipelined round trip, with buckets that start at 50 µs (Distribution's default
   buckets start at 5 ms, where every Redis call lands in the first bucket);
-- ``registry_redis_pool_connections{state="in_use|idle"}`` and ``registry_redis_circuit_open``.
+- ``registry_redis_pool_connections{state="in_use|idle"}`` and ``registry_redis_circuit_open``;
+- ``registry_http_requests_total{handler,code,method}``,
+  ``registry_http_request_duration_seconds{handler,method}``,
+  ``registry_http_request_size_bytes{handler}``, ``registry_http_response_size_bytes{handler}`` and
+  ``registry_http_in_flight_requests{handler}``: the set docker/go-metrics' ``InstrumentHandler``
+  gives each Distribution route (``handler`` is the route name with ``-`` as ``_``: ``base``,
+  ``blob``, ``blob_upload``, ``blob_upload_chunk``, ``manifest``, ``tags``, ``catalog``, plus our
+  ``referrers``), with go-metrics' buckets;
+- ``registry_storage_action_seconds{driver,action}``: Distribution's driver timer (``GetContent``,
+  ``PutContent``, ``Reader``, ``Writer``, ``Stat``, ``List``, ``Move``, ``Delete``, ``URLFor``),
+  with sub-millisecond buckets added below Go's defaults, where local disks answer;
+- ``registry_blob_uploads_{started,completed,failed}_total`` and
+  ``registry_blob_{pushed,pulled}_bytes_total``: cargohold's own, Distribution has none.
+
+Gauges name their multi-process aggregation (``multiprocess_mode``), used only when
+``PROMETHEUS_MULTIPROC_DIR`` is set (see :mod:`cargohold.metrics.multiprocess`).
 """
 
 from __future__ import annotations
@@ -25,11 +40,17 @@ from typing import Final
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 __all__ = [
+    "HTTP_DURATION_BUCKETS",
+    "HTTP_SIZE_BUCKETS",
     "NAMESPACE",
     "REDIS_LATENCY_BUCKETS",
+    "STORAGE_ACTION_BUCKETS",
+    "BlobMetrics",
     "CacheMetrics",
+    "HTTPMetrics",
     "Metrics",
     "RedisMetrics",
+    "StorageMetrics",
     "sample_total",
 ]
 
@@ -54,6 +75,30 @@ REDIS_LATENCY_BUCKETS: Final = (
     1.0,
     2.5,
     5.0,
+)
+
+#: docker/go-metrics' HTTP latency buckets, so Distribution's dashboards read ours unchanged.
+HTTP_DURATION_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60)
+#: docker/go-metrics' size buckets: 1 KiB doubling up to 2 GiB (22 buckets).
+HTTP_SIZE_BUCKETS: Final = tuple(float(1024 * 2**i) for i in range(22))
+#: Go's default buckets (Distribution's timer) with sub-millisecond ones for local disks.
+STORAGE_ACTION_BUCKETS: Final = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
 )
 
 
@@ -119,6 +164,7 @@ class RedisMetrics:
             namespace=NAMESPACE,
             subsystem="redis",
             registry=registry,
+            multiprocess_mode="livesum",
         )
         self.circuit_open = Gauge(
             "circuit_open",
@@ -126,6 +172,7 @@ class RedisMetrics:
             namespace=NAMESPACE,
             subsystem="redis",
             registry=registry,
+            multiprocess_mode="livemax",
         )
         self.circuit_trips = Counter(
             "circuit_trips",
@@ -136,6 +183,94 @@ class RedisMetrics:
         )
 
 
+class HTTPMetrics:
+    """Per-route request counts, latency, sizes and in-flight requests (Distribution's names)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        def histogram(
+            name: str, doc: str, labels: list[str], buckets: tuple[float, ...]
+        ) -> Histogram:
+            return Histogram(
+                name,
+                doc,
+                labels,
+                namespace=NAMESPACE,
+                subsystem="http",
+                buckets=buckets,
+                registry=registry,
+            )
+
+        self.requests = Counter(
+            "requests",
+            "Total number of HTTP requests made.",
+            ["handler", "code", "method"],
+            namespace=NAMESPACE,
+            subsystem="http",
+            registry=registry,
+        )
+        self.duration = histogram(
+            "request_duration_seconds",
+            "The HTTP request latencies in seconds.",
+            ["handler", "method"],
+            HTTP_DURATION_BUCKETS,
+        )
+        self.request_size = histogram(
+            "request_size_bytes",
+            "The HTTP request sizes in bytes.",
+            ["handler"],
+            HTTP_SIZE_BUCKETS,
+        )
+        self.response_size = histogram(
+            "response_size_bytes",
+            "The HTTP response sizes in bytes.",
+            ["handler"],
+            HTTP_SIZE_BUCKETS,
+        )
+        self.in_flight = Gauge(
+            "in_flight_requests",
+            "The in-flight HTTP requests",
+            ["handler"],
+            namespace=NAMESPACE,
+            subsystem="http",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+
+
+class StorageMetrics:
+    """Storage driver call latency, recorded by the instrumented driver wrapper."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.action = Histogram(
+            "action",
+            "The number of seconds that the storage action takes",
+            ["driver", "action"],
+            namespace=NAMESPACE,
+            subsystem=_STORAGE,
+            unit="seconds",
+            buckets=STORAGE_ACTION_BUCKETS,
+            registry=registry,
+        )
+
+
+class BlobMetrics:
+    """Blob upload outcomes and blob bytes moved, recorded by the HTTP instrumentation."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        def counter(name: str, doc: str) -> Counter:
+            return Counter(name, doc, namespace=NAMESPACE, subsystem="blob", registry=registry)
+
+        self.uploads_started = counter("uploads_started", "Blob uploads started")
+        self.uploads_completed = counter(
+            "uploads_completed", "Blob uploads committed (monolithic or chunked)"
+        )
+        self.uploads_failed = counter(
+            "uploads_failed", "Blob upload requests (POST, PATCH, PUT) answered with an error"
+        )
+        self.pushed_bytes = counter("pushed_bytes", "Blob bytes received in upload requests")
+        self.pulled_bytes = counter("pulled_bytes", "Blob bytes sent in full or ranged GETs")
+
+
 class Metrics:
     """All collectors of one application, registered in ``registry`` (a fresh one by default)."""
 
@@ -143,3 +278,10 @@ class Metrics:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.cache = CacheMetrics(self.registry)
         self.redis = RedisMetrics(self.registry)
+        self.http = HTTPMetrics(self.registry)
+        self.storage = StorageMetrics(self.registry)
+        self.blob = BlobMetrics(self.registry)
+
+    def total(self, name: str, **labels: str) -> float:
+        """Sum of the samples called ``name`` whose labels include ``labels`` (0 if none)."""
+        return sample_total(self.registry, name, labels)
