@@ -13,6 +13,13 @@ from aiohttp import web
 
 from cargohold.api import context
 from cargohold.api.context import ApiSettings
+from cargohold.api.health import health_middleware, install_health
+from cargohold.api.instrumentation import (
+    close_tracing,
+    observe_middleware,
+    remember_response,
+    tracing_middleware,
+)
 from cargohold.api.middleware import (
     add_common_headers,
     error_middleware,
@@ -25,8 +32,10 @@ from cargohold.metrics import Metrics
 from cargohold.storage.base import Registry
 from cargohold.storage.cache.factory import create_cache_provider
 from cargohold.storage.driver.factory import create_driver
+from cargohold.storage.driver.instrumented import InstrumentedDriver
 from cargohold.storage.purge import PurgePolicy, upload_purger
 from cargohold.storage.registry import create_registry
+from cargohold.tracing import create_tracing
 
 
 async def _close_storage(app: web.Application) -> AsyncIterator[None]:
@@ -59,7 +68,8 @@ def _purger(config: Config) -> Callable[[web.Application], AsyncIterator[None]]:
 def create_app(config: Config, *, metrics: Metrics | None = None) -> web.Application:
     """Build the registry application for ``config``, recording into ``metrics`` (fresh if None).
 
-    Raises ValueError for an unknown driver, driver parameter or cache kind. Request bodies are
+    Raises ValueError for an unknown driver, driver parameter or cache kind, or for tracing that
+    ``OTEL_*`` variables ask for and cannot get (TracingUnavailable). Request bodies are
     streamed, never buffered, so ``client_max_size`` only bounds accidental ``read()`` calls.
     """
     settings = ApiSettings.from_config(config)
@@ -71,7 +81,13 @@ def create_app(config: Config, *, metrics: Metrics | None = None) -> web.Applica
         config.redis,
         metrics=metrics,
     )
-    driver = create_driver(config.storage.driver_name, config.storage.driver_params)
+    tracing = create_tracing()
+    # The one place drivers are wrapped: every storage call is timed (and traced when on).
+    driver = InstrumentedDriver(
+        create_driver(config.storage.driver_name, config.storage.driver_params),
+        metrics.storage,
+        tracing,
+    )
     registry: Registry = create_registry(
         driver,
         delete_enabled=config.storage.delete.enabled,
@@ -80,7 +96,14 @@ def create_app(config: Config, *, metrics: Metrics | None = None) -> web.Applica
         read_only=config.storage.maintenance.readonly.enabled,
     )
     app = web.Application(
-        middlewares=[request_id_middleware, error_middleware, read_only_middleware],
+        middlewares=[
+            request_id_middleware,
+            *([tracing_middleware(tracing)] if tracing is not None else []),
+            observe_middleware,
+            error_middleware,
+            health_middleware,
+            read_only_middleware,
+        ],
         client_max_size=settings.max_manifest_size,
     )
     app[context.SETTINGS] = settings
@@ -88,8 +111,12 @@ def create_app(config: Config, *, metrics: Metrics | None = None) -> web.Applica
     app[context.DRIVER] = driver
     app[context.CACHE] = cache
     app[context.REGISTRY] = registry
+    if tracing is not None:
+        app.cleanup_ctx.append(close_tracing(tracing))  # first in, so spans flush last
     app.cleanup_ctx.append(_close_storage)
     app.cleanup_ctx.append(_purger(config))
     app.on_response_prepare.append(add_common_headers)
+    app.on_response_prepare.append(remember_response)
+    install_health(app, config)
     add_routes(app, settings.prefix)
     return app

@@ -64,6 +64,9 @@ class ApiSettings:
     read_only: bool = False
     max_manifest_size: int = MAX_MANIFEST_SIZE
     catalog_max_entries: int = CATALOG_MAX_ENTRIES
+    # http.timeout.read/write in seconds; 0 waits forever for a stalled peer.
+    read_timeout: float = 60.0
+    write_timeout: float = 60.0
 
     @classmethod
     def from_config(cls, config: Config) -> ApiSettings:
@@ -75,6 +78,8 @@ class ApiSettings:
             headers={k: list(v) for k, v in (config.http.headers or {}).items()},
             read_only=bool(config.storage.maintenance.readonly.enabled),
             catalog_max_entries=config.catalog.maxentries,
+            read_timeout=config.http.timeout.read.total_seconds(),
+            write_timeout=config.http.timeout.write.total_seconds(),
         )
 
 

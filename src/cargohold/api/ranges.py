@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from cargohold.errors import RangeNotSatisfiable
 
 # RFC 9110 §14.1.1: int-range = first-pos "-" [ last-pos ]; suffix-range = "-" suffix-length.
-_RANGE_SPEC = re.compile(r"(\d*)-(\d*)")
+# [0-9], never \d (which matches any Unicode digit, e.g. Arabic-Indic ones); 19 digits hold an int64;
+# longer numbers would also hit Python's int() digit limit: such a header counts as malformed.
+_RANGE_SPEC = re.compile(r"([0-9]{0,19})-([0-9]{0,19})")
 # OCI distribution-spec §Pushing a blob in chunks: "^[0-9]+-[0-9]+$". Clients in the wild also
 # send the RFC 9110 §14.4 form "bytes 0-99/*" or "bytes=0-99"; both are accepted.
-_CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?")
+_CONTENT_RANGE = re.compile(r"(?:bytes[ =])?([0-9]{1,19})-([0-9]{1,19})(?:/(?:[0-9]{1,19}|\*))?")
 
 
 @dataclass(frozen=True, slots=True)

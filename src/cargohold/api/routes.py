@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from cargohold.api import context
+from cargohold.api import context, openapi
 from cargohold.api.context import Kind, Match
 from cargohold.api.errcode import error_response
 from cargohold.api.handlers import base, blobs, catalog, manifests, referrers, tags, uploads
@@ -124,6 +124,9 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application, prefix: str) -> None:
-    """Route everything under ``<prefix>/v2`` to :func:`dispatch`."""
+    """Route everything under ``<prefix>/v2`` to :func:`dispatch`, and the API's OpenAPI document."""
+    app.router.add_get(f"{prefix}/openapi.yaml", openapi.handler())
     app.router.add_route("*", f"{prefix}/v2", dispatch)
-    app.router.add_route("*", f"{prefix}/v2/{{tail:.*}}", dispatch)
+    # [\s\S], not ".": a percent-decoded CR or LF in the path must reach dispatch (and its 400),
+    # not fall through to aiohttp's plain-text 404.
+    app.router.add_route("*", f"{prefix}/v2/{{tail:[\\s\\S]*}}", dispatch)

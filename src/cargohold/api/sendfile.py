@@ -16,7 +16,11 @@ from typing import BinaryIO
 from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
 
+from cargohold.api.bodies import within
 from cargohold.storage.driver.base import READ_CHUNK_SIZE
+
+# sendfile in slices, so a client that stops reading is noticed within one write timeout.
+SENDFILE_SLICE = 8 * READ_CHUNK_SIZE
 
 
 def _open_regular(path: str) -> tuple[BinaryIO, int] | None:
@@ -53,7 +57,10 @@ def close_file(fobj: BinaryIO) -> None:
 
 
 class SendfileResponse(web.StreamResponse):
-    """Send ``count`` bytes of ``fobj`` from ``offset``; closes ``fobj`` when done."""
+    """Send ``count`` bytes of ``fobj`` from ``offset``; closes ``fobj`` when done.
+
+    A client that accepts no bytes for ``write_timeout`` seconds (0: no limit) is disconnected.
+    """
 
     def __init__(
         self,
@@ -63,11 +70,13 @@ class SendfileResponse(web.StreamResponse):
         *,
         status: int = 200,
         headers: dict[str, str] | None = None,
+        write_timeout: float = 0.0,
     ) -> None:
         super().__init__(status=status, headers=headers)
         self._fobj = fobj
         self._offset = offset
         self._count = count
+        self._write_timeout = write_timeout
         self.content_length = count
 
     async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
@@ -87,24 +96,40 @@ class SendfileResponse(web.StreamResponse):
         if transport is None:
             raise ConnectionResetError("connection lost")
         if self.compression:
-            await self._fallback(writer)
+            await self._fallback(transport, writer, self._offset, self._count)
             return
-        try:
-            # Headers were flushed by prepare (StreamResponse sends them immediately); asyncio
-            # itself falls back to executor reads for transports that cannot sendfile (TLS).
-            await loop.sendfile(transport, self._fobj, self._offset, self._count)
-        except (NotImplementedError, AttributeError):
-            await self._fallback(writer)
+        offset, end = self._offset, self._offset + self._count
+        while offset < end:
+            count = min(SENDFILE_SLICE, end - offset)
+            try:
+                # Headers were flushed by prepare (StreamResponse sends them immediately); asyncio
+                # itself falls back to executor reads for transports that cannot sendfile (TLS).
+                sent = await within(
+                    transport,
+                    self._write_timeout,
+                    loop.sendfile(transport, self._fobj, offset, count),
+                )
+            except (NotImplementedError, AttributeError):
+                await self._fallback(transport, writer, offset, end - offset)
+                return
+            if sent == 0:
+                raise ConnectionResetError("blob truncated while sending")
+            offset += sent
 
-    async def _fallback(self, writer: AbstractStreamWriter) -> None:
+    async def _fallback(
+        self,
+        transport: asyncio.Transport,
+        writer: AbstractStreamWriter,
+        offset: int,
+        remaining: int,
+    ) -> None:
         fd = self._fobj.fileno()
-        offset, remaining = self._offset, self._count
         while remaining > 0:
             chunk = await asyncio.to_thread(os.pread, fd, min(READ_CHUNK_SIZE, remaining), offset)
             if not chunk:
                 # The file shrank under us: the client would wait for bytes that never come.
                 raise ConnectionResetError("blob truncated while sending")
-            await writer.write(chunk)
+            await within(transport, self._write_timeout, writer.write(chunk))
             offset += len(chunk)
             remaining -= len(chunk)
-        await writer.drain()
+        await within(transport, self._write_timeout, writer.drain())

@@ -7,6 +7,8 @@ request itself, as CNCF Distribution's URL builder does.
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from cargohold.api import context
@@ -36,9 +38,22 @@ def origin(request: web.Request) -> str:
     if settings.host:
         return settings.host.rstrip("/")
     proto, host = _forwarded(request)
-    proto = proto or _first(request.headers.get("X-Forwarded-Proto")) or request.scheme
-    host = host or _first(request.headers.get("X-Forwarded-Host")) or request.host
+    proto = _scheme(proto or _first(request.headers.get("X-Forwarded-Proto"))) or request.scheme
+    host = _authority(host or _first(request.headers.get("X-Forwarded-Host"))) or request.host
     return f"{proto}://{host}"
+
+
+# RFC 3986 §3.2.2 reg-name or IPv4, or a bracketed IPv6 literal, with an optional port. A forwarded
+# value outside this grammar is ignored: it would only put garbage into a Location.
+_AUTHORITY_RE = re.compile(r"(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+
+
+def _scheme(value: str | None) -> str | None:
+    return value.lower() if value and value.lower() in ("http", "https") else None
+
+
+def _authority(value: str | None) -> str | None:
+    return value if value and _AUTHORITY_RE.fullmatch(value) else None
 
 
 def path(request: web.Request, suffix: str) -> str:

@@ -18,6 +18,7 @@ __all__ = [
     "HTTPConfig",
     "PrometheusConfig",
     "TLSConfig",
+    "TimeoutConfig",
     "split_host_port",
 ]
 
@@ -101,6 +102,19 @@ class HTTP2Config(Section):
     disabled: bool = False
 
 
+class TimeoutConfig(Section):
+    """``http.timeout`` (a cargohold extension): how long a silent peer may hold a connection.
+
+    ``idle``: an open connection with no request in progress (including one whose request headers
+    never complete); ``read``: waiting for the next piece of a request body; ``write``: waiting for
+    the client to accept the next piece of a response. Zero disables a timeout.
+    """
+
+    idle: Duration = timedelta(seconds=120)
+    read: Duration = timedelta(seconds=60)
+    write: Duration = timedelta(seconds=60)
+
+
 class HTTPConfig(Section):
     """``http``: how and where the registry API is served."""
 
@@ -112,6 +126,9 @@ class HTTPConfig(Section):
     secret: SecretStr | None = None
     relativeurls: bool = False
     draintimeout: Duration = timedelta(0)
+    timeout: TimeoutConfig = Field(default_factory=TimeoutConfig)
+    # cargohold extension: processes serving the API; 0 means one per CPU core.
+    workers: int = Field(default=0, ge=0)
     headers: dict[str, list[str]] = Field(default_factory=dict)
     tls: TLSConfig = Field(default_factory=TLSConfig)
     debug: DebugConfig = Field(default_factory=DebugConfig)

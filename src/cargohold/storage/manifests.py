@@ -20,7 +20,7 @@ from cargohold.storage import paths
 from cargohold.storage.base import BlobStatter, StoredManifest
 from cargohold.storage.blobstore import BlobStore
 from cargohold.storage.linkedblobs import LinkedBlobStatter
-from cargohold.storage.links import write_link
+from cargohold.storage.links import read_link, write_link
 from cargohold.storage.referrers import Referrers
 from cargohold.storage.tags import Tags
 
@@ -72,20 +72,32 @@ class Manifests:
             f"manifest {digest} unknown to repository {self.repository}", {"digest": str(digest)}
         )
 
-    async def stat(self, digest: Digest) -> Descriptor:
-        try:
-            desc = await self.revisions.stat(digest)
-        except BlobUnknown:
-            raise self._unknown(digest) from None
-        content = await self.blobs.get(digest)
-        return Descriptor(digest, desc.size, stored_media_type(content))
+    async def _content(self, digest: Digest) -> bytes:
+        """The manifest's bytes, if the repository holds it as a manifest; ManifestUnknown.
 
-    async def get(self, digest: Digest) -> StoredManifest:
+        A revision link proves it. Only a ``_layers`` link (Distribution 2.1.0 linked manifests
+        there) also names every layer, so then the content must parse as a manifest: a layer
+        must never be served, or deleted, as one.
+        """
         try:
             await self.revisions.stat(digest)
             content = await self.blobs.get(digest)
         except BlobUnknown:
             raise self._unknown(digest) from None
+        revision = paths.revision_link(self.repository, digest)
+        if await read_link(self.blobs.driver, revision) != digest:
+            try:
+                parse_manifest(content, None, digest.algorithm)
+            except ManifestInvalid:
+                raise self._unknown(digest) from None
+        return content
+
+    async def stat(self, digest: Digest) -> Descriptor:
+        content = await self._content(digest)
+        return Descriptor(digest, len(content), stored_media_type(content))
+
+    async def get(self, digest: Digest) -> StoredManifest:
+        content = await self._content(digest)
         return StoredManifest(Descriptor(digest, len(content), stored_media_type(content)), content)
 
     async def put(
@@ -110,8 +122,23 @@ class Manifests:
             await self.referrers.add(manifest.subject.digest, manifest.digest)
         for tag in tags:
             await self.tags.tag(tag, manifest.digest)
+        await self._settle(manifest.digest, tags)
         subject = manifest.subject.digest if manifest.subject is not None else None
         return Descriptor(manifest.digest, manifest.size, manifest.media_type), subject
+
+    async def _settle(self, digest: Digest, tags: list[str]) -> None:
+        """Re-apply a push that a concurrent delete of the same digest undid part-way.
+
+        The push has not been acknowledged yet, so it may take effect after that delete: if the
+        revision link is gone, it and the tags are written again (the delete already removed
+        them). A push that finds its revision in place is acknowledged as is.
+        """
+        revision = paths.revision_link(self.repository, digest)
+        if await read_link(self.blobs.driver, revision) == digest:
+            return
+        await write_link(self.blobs.driver, revision, digest)
+        for tag in tags:
+            await self.tags.tag(tag, digest)
 
     async def _check_references(self, manifest: Manifest) -> None:
         """Every referenced blob (image) or child manifest (index) must be in this repository.
@@ -119,18 +146,34 @@ class Manifests:
         Checked against storage, never the cache alone: a stale cache must not let a manifest
         that points at deleted content in.
         """
-        statter: BlobStatter = self.revisions if manifest.is_index else self.layers
         sem = asyncio.Semaphore(_VALIDATION_CONCURRENCY)
 
-        async def check(ref: Descriptor) -> Descriptor | None:
+        async def size_of(digest: Digest) -> int:
+            if manifest.is_index:
+                # A child must be a manifest of this repository, not any blob linked into it.
+                try:
+                    return len(await self._content(digest))
+                except ManifestUnknown:
+                    raise BlobUnknown(f"manifest {digest} unknown") from None
+            return (await self.layers.stat(digest)).size
+
+        async def check(ref: Descriptor) -> tuple[Descriptor, int | None]:
             async with sem:
                 try:
-                    await statter.stat(ref.digest)
+                    return ref, await size_of(ref.digest)
                 except BlobUnknown:
-                    return ref
-                return None
+                    return ref, None
 
-        missing = [r for r in await asyncio.gather(*map(check, manifest.references)) if r]
+        found = await asyncio.gather(*map(check, manifest.references))
+        for ref, size in found:
+            # A descriptor's size is what clients allocate and verify against (OCI image-spec
+            # §Descriptor): one that lies about the content it names makes the manifest invalid.
+            if size is not None and size != ref.size:
+                raise ManifestInvalid(
+                    f"descriptor for {ref.digest} says {ref.size} bytes but the content has {size}",
+                    {"digest": str(ref.digest), "size": ref.size, "actual": size},
+                )
+        missing = [ref for ref, size in found if size is None]
         if missing:
             kind = "manifest" if manifest.is_index else "blob"
             raise ManifestBlobUnknown(
@@ -142,10 +185,7 @@ class Manifests:
     async def delete(self, digest: Digest) -> None:
         if not self.delete_enabled:
             raise Unsupported("manifest deletion is disabled (storage.delete.enabled)")
-        try:
-            await self.revisions.stat(digest)
-        except BlobUnknown:
-            raise self._unknown(digest) from None
+        await self._content(digest)
         # Tags first: a crash part-way leaves an untagged manifest, never a tag to nothing.
         await _remove_tags(self.tags, await self.tags.lookup(digest))
         try:
@@ -155,6 +195,13 @@ class Manifests:
         if manifest is not None and manifest.subject is not None:
             await self.referrers.remove(manifest.subject.digest, digest)
         await self.revisions.clear(digest)
+        # A push tagging this digest may have landed its tag after the first pass. Left behind,
+        # that tag would be hidden (no revision) but come back with any later push of the same
+        # content. A push that has since restored the revision takes effect after this delete,
+        # so its tags stay.
+        revision = paths.revision_link(self.repository, digest)
+        if await read_link(self.blobs.driver, revision) != digest:
+            await _remove_tags(self.tags, await self.tags.pointing_at(digest))
 
 
 async def _remove_tags(tags: Tags, names: Iterable[str]) -> None:

@@ -41,7 +41,9 @@ async def _upload_dirs(driver: StorageDriver, directory: str) -> AsyncIterator[s
 async def purge_uploads(driver: StorageDriver, older_than: float, *, dry_run: bool) -> list[str]:
     """Delete upload directories started before ``older_than`` (POSIX time); return their paths.
 
-    An upload without a readable start time is judged by its data file's modification time.
+    An upload without a readable start time is judged by its data file's modification time, and
+    one without either by its directory's: a session being created right now has neither yet,
+    and must not be mistaken for an ancient one.
     """
     purged: list[str] = []
     async for upload in _upload_dirs(driver, paths.REPOSITORIES):
@@ -49,13 +51,15 @@ async def purge_uploads(driver: StorageDriver, older_than: float, *, dry_run: bo
             started = parse_started_at(await driver.get_content(f"{upload}/startedat"))
         except PathNotFound:
             started = 0.0
-        if not started:
+        for fallback in (f"{upload}/data", upload):
+            if started:
+                break
             try:
-                started = (await driver.stat(f"{upload}/data")).mod_time
+                started = (await driver.stat(fallback)).mod_time
             except PathNotFound:
                 started = 0.0
-        if started >= older_than:
-            continue
+        if not started or started >= older_than:
+            continue  # gone meanwhile, or young enough
         purged.append(upload)
         if not dry_run:
             await delete_path(driver, upload)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from cargohold.errors import InvalidPath
 from cargohold.storage import paths
 from cargohold.storage.base import BlobDescriptorService
 from cargohold.storage.blobstore import BlobStore
 from cargohold.storage.cache.base import BlobDescriptorCacheProvider
 from cargohold.storage.cache.cached import CachedBlobStatter, CacheStats
 from cargohold.storage.catalog import catalog
-from cargohold.storage.driver.base import StorageDriver
+from cargohold.storage.driver.base import StorageDriver, check_path
 from cargohold.storage.linkedblobs import LinkedBlobService, LinkedBlobStatter
 from cargohold.storage.manifests import Manifests
 from cargohold.storage.referrers import Referrers
@@ -77,7 +78,24 @@ class StorageRegistry:
         return StorageRepository(self, name)
 
     async def catalog(self, n: int | None, last: str | None) -> list[str]:
+        if last and not _is_path(last):
+            # No stored name can look like this `last` (a client's garbage or a traversal
+            # attempt), so the walk cannot seek to it: filter a full walk instead.
+            after = tuple(last.split("/"))
+            names = [
+                x for x in await catalog(self.driver, None, None) if tuple(x.split("/")) > after
+            ]
+            return names if n is None else names[:n]
         return await catalog(self.driver, n, last)
+
+
+def _is_path(name: str) -> bool:
+    """Whether every component of ``name`` is usable as a storage path component."""
+    try:
+        check_path(paths.repository(name))
+    except InvalidPath:
+        return False
+    return True
 
 
 def create_registry(

@@ -75,6 +75,18 @@ class Tags:
         """Tags currently pointing at ``digest``."""
         return sorted(n for n, d in (await self.targets()).items() if d == digest)
 
+    async def pointing_at(self, digest: Digest) -> builtins.list[str]:
+        """Tags whose current link names ``digest``, whether or not its revision exists."""
+        names = await self._names()
+        sem = asyncio.Semaphore(_RESOLVE_CONCURRENCY)
+
+        async def current(name: str) -> Digest | None:
+            async with sem:
+                return await read_link(self.driver, paths.tag_current_link(self.repository, name))
+
+        found = await asyncio.gather(*(current(n) for n in names))
+        return sorted(n for n, d in zip(names, found, strict=True) if d == digest)
+
     async def delete(self, tag: str) -> None:
         if not self.delete_enabled:
             raise Unsupported("tag deletion is disabled (storage.delete.enabled)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from cargohold.api import context
+from cargohold.api.bodies import within_write_timeout
 from cargohold.api.conditional import etag, none_match, range_applies
 from cargohold.api.ranges import parse_range
 from cargohold.api.sendfile import SendfileResponse, close_file, open_regular
@@ -53,7 +54,9 @@ async def get(request: web.Request) -> web.StreamResponse:
     headers["Content-Length"] = str(count)
     if request.method == "HEAD":
         return web.Response(status=status, headers=headers)
-    sendfile = await _sendfile(blobs, desc, offset, count, status, headers)
+    sendfile = await _sendfile(
+        blobs, desc, offset, count, status, headers, context.settings(request).write_timeout
+    )
     if sendfile is not None:
         return sendfile
     return await _stream(request, blobs, desc, offset, count, status, headers)
@@ -66,6 +69,7 @@ async def _sendfile(
     count: int,
     status: int,
     headers: dict[str, str],
+    write_timeout: float,
 ) -> SendfileResponse | None:
     """A zero-copy response when the driver has an OS path whose size matches the descriptor."""
     path = await blobs.local_path(desc.digest)
@@ -79,7 +83,9 @@ async def _sendfile(
         close_file(fobj)  # not what was stat'ed (replaced or torn): take the driver path
         return None
     headers.pop("Content-Length")  # SendfileResponse sets it from count
-    return SendfileResponse(fobj, offset, count, status=status, headers=headers)
+    return SendfileResponse(
+        fobj, offset, count, status=status, headers=headers, write_timeout=write_timeout
+    )
 
 
 async def _stream(
@@ -102,7 +108,7 @@ async def _stream(
             if not chunk:
                 # Headers promised more bytes: cut the connection rather than hang the client.
                 raise ConnectionResetError(f"blob {desc.digest} ended early")
-            await response.write(chunk[:remaining])
+            await within_write_timeout(request, response.write(chunk[:remaining]))
             remaining -= len(chunk)
         await response.write_eof()
     return response

@@ -5,8 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from cargohold.api import context, urls
+from cargohold.api.bodies import request_chunks
 from cargohold.api.conditional import etag, none_match
-from cargohold.errors import ManifestTooLarge, ManifestUnknown
+from cargohold.errors import ManifestInvalid, ManifestTooLarge, ManifestUnknown
 from cargohold.manifest import acceptable
 from cargohold.reference import Digest, is_digest, validate_tag
 from cargohold.storage.base import Repository
@@ -58,7 +59,7 @@ async def _read_bounded(request: web.Request, limit: int) -> bytes:
             {"size": declared, "limit": limit},
         )
     buf = bytearray()
-    async for chunk in request.content.iter_chunked(_READ_CHUNK):
+    async for chunk in request_chunks(request, _READ_CHUNK, ManifestInvalid):
         buf += chunk
         if len(buf) > limit:
             raise ManifestTooLarge(f"manifest exceeds the {limit} byte limit", {"limit": limit})

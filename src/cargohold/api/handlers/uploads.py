@@ -11,9 +11,9 @@ import re
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
 
 from cargohold.api import context, urls
+from cargohold.api.bodies import request_chunks
 from cargohold.api.ranges import parse_content_range
 from cargohold.errors import (
     BlobUnknown,
@@ -42,13 +42,9 @@ def _upload_id(request: web.Request) -> str:
     return upload_id
 
 
-async def _body(request: web.Request) -> AsyncIterator[bytes]:
-    """The request body in chunks of at most READ_CHUNK_SIZE; a cut-off body is BLOB_UPLOAD_INVALID."""
-    try:
-        async for chunk in request.content.iter_chunked(READ_CHUNK_SIZE):
-            yield chunk
-    except (ConnectionError, HttpProcessingError) as exc:
-        raise BlobUploadInvalid("request body ended before its declared length") from exc
+def _body(request: web.Request) -> AsyncIterator[bytes]:
+    """The request body in bounded chunks; a cut-off or stalled body is BLOB_UPLOAD_INVALID."""
+    return request_chunks(request, READ_CHUNK_SIZE, BlobUploadInvalid)
 
 
 def _progress(request: web.Request, status: UploadStatus, code: int) -> web.Response:
@@ -78,15 +74,22 @@ def _created(request: web.Request, desc: Descriptor) -> web.Response:
 
 
 async def _chunk_start(request: web.Request, uploads: UploadService, upload_id: str) -> int | None:
-    """The chunk's start offset from ``Content-Range``, None when absent; RangeInvalid if malformed."""
+    """The chunk's start offset from ``Content-Range``, None when absent.
+
+    A malformed range or one that is not the next chunk is a 416 carrying the session's current
+    Range (OCI distribution-spec §Pushing a blob in chunks); a range whose length disagrees with
+    ``Content-Length`` is SIZE_INVALID. Storage checks the offset again under the upload's lock.
+    """
     header = request.headers.get("Content-Range")
     if header is None:
         return None
     chunk = parse_content_range(header)
-    if chunk is None:
-        current = await uploads.status(upload_id)
+    current = await uploads.status(upload_id)
+    if chunk is None or chunk.start != current.offset:
+        detail = "expected <start>-<end>" if chunk is None else "not the next chunk"
         raise RangeInvalid(
-            f"invalid Content-Range {header[:100]!r}: expected <start>-<end>",
+            f"invalid Content-Range {header[:100]!r}: {detail}; the upload has "
+            f"{current.offset} bytes",
             {"offset": current.offset},
             size=current.offset,
         )

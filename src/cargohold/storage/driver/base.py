@@ -7,6 +7,7 @@ component matches ``[A-Za-z0-9._-]+``; anything else raises InvalidPath. Drivers
 
 from __future__ import annotations
 
+import builtins
 import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
@@ -132,6 +133,18 @@ class StorageDriver(ABC):
     @abstractmethod
     async def list(self, path: str) -> list[str]:
         """Return the full paths of the direct children of directory ``path``; PathNotFound if absent."""
+
+    async def list_page(
+        self, path: str, start_after: str = "", limit: int | None = None
+    ) -> builtins.list[str]:
+        """The first ``limit`` (all if None) children of ``path`` named after ``start_after``.
+
+        Full paths in name order, as ``list`` gives them; PathNotFound if ``path`` is absent. A
+        backend that can skip to a name (S3's StartAfter) overrides this, so a paginated walk
+        costs its page, not the whole directory.
+        """
+        children = [c for c in await self.list(path) if c.rsplit("/", 1)[1] > start_after]
+        return children if limit is None else children[:limit]
 
     @abstractmethod
     async def move(self, source: str, dest: str) -> None:
