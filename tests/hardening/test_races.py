@@ -8,11 +8,9 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from cargohold.errors import ManifestUnknown, PathNotFound
-from cargohold.reference import Digest
+from cargohold.errors import ManifestUnknown
 from cargohold.storage import paths
 from cargohold.storage.driver.inmemory import InMemoryDriver
-from cargohold.storage.links import delete_path, write_link
 from cargohold.storage.purge import purge_uploads
 from cargohold.storage.registry import StorageRegistry, create_registry
 from tests.storage.conftest import OCI_MANIFEST, push_image
@@ -28,25 +26,17 @@ class HookedDriver(InMemoryDriver):
         super().__init__()
         self.before_put: dict[str, Hook] = {}
         self.before_delete: dict[str, Hook] = {}
-        self.fail_put: dict[str, int] = {}
-        self.fail_delete: dict[str, int] = {}
 
     async def put_content(self, path: str, content: bytes) -> None:
         hook = self.before_put.pop(path, None)
         if hook is not None:
             await hook()
-        if self.fail_put.get(path, 0) > 0:
-            self.fail_put[path] -= 1
-            raise PathNotFound(f"directory of {path} removed by a concurrent delete")
         await super().put_content(path, content)
 
     async def delete(self, path: str) -> None:
         hook = self.before_delete.pop(path, None)
         if hook is not None:
             await hook()
-        if self.fail_delete.get(path, 0) > 0:
-            self.fail_delete[path] -= 1
-            raise PathNotFound(f"{path} changed during a recursive delete")
         await super().delete(path)
 
 
@@ -118,34 +108,6 @@ async def test_push_not_racing_anything_writes_each_link_once(
     await repo.manifests.put((await repo.manifests.get(digest)).content, OCI_MANIFEST, None, ["v2"])
     assert written.count(paths.revision_link(REPO, digest)) == 1
     assert written.count(paths.tag_current_link(REPO, "v2")) == 1
-
-
-async def test_link_write_whose_directory_vanished_is_retried(driver: HookedDriver) -> None:
-    digest = Digest.from_bytes(b"x")
-    path = paths.layer_link(REPO, digest)
-    driver.fail_put[path] = 3
-    await write_link(driver, path, digest)
-    assert await driver.get_content(path) == str(digest).encode()
-
-
-async def test_link_write_gives_up_when_the_path_never_becomes_writable(
-    driver: HookedDriver,
-) -> None:
-    digest = Digest.from_bytes(b"x")
-    path = paths.layer_link(REPO, digest)
-    driver.fail_put[path] = 1000
-    with pytest.raises(PathNotFound):
-        await write_link(driver, path, digest)
-
-
-async def test_recursive_delete_racing_a_write_is_retried(driver: HookedDriver) -> None:
-    directory = paths.tag_dir(REPO, "t")
-    await driver.put_content(f"{directory}/current/link", b"sha256:" + b"0" * 64)
-    driver.fail_delete[directory] = 2
-    assert await delete_path(driver, directory) is True
-    with pytest.raises(PathNotFound):
-        await driver.stat(directory)
-    assert await delete_path(driver, directory) is False
 
 
 async def test_purging_spares_a_session_still_being_created(driver: HookedDriver) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import threading
@@ -213,3 +214,21 @@ async def test_cancelled_open_does_not_leak_a_descriptor(
     finally:
         gate.set()
         await d.aclose()
+
+
+async def test_writes_and_deletes_of_one_directory_race_without_errors(tmp_path: Path) -> None:
+    """Links are written while their directory is deleted (blob push vs delete): no write fails."""
+    driver = FilesystemDriver(str(tmp_path))
+
+    async def writer(i: int) -> None:
+        for j in range(40):
+            await driver.put_content(f"/r/_layers/sha256/{j % 4}/deep/link{i}", b"x")
+
+    async def deleter() -> None:
+        for _ in range(30):
+            with contextlib.suppress(PathNotFound):
+                await driver.delete("/r/_layers")
+            await asyncio.sleep(0.003)
+
+    await asyncio.gather(*(writer(i) for i in range(6)), deleter())
+    await driver.aclose()

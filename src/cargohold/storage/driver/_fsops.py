@@ -25,8 +25,10 @@ T = TypeVar("T")
 # Real entries never start with a dot: OCI names and tags cannot (distribution-spec §Pulling).
 TEMP_PREFIX = ".cargohold-tmp-"
 
-# makedirs + open can race a concurrent delete of the parent; a few retries absorb that.
-_CREATE_ATTEMPTS = 3
+# makedirs + write + rename can race a concurrent delete of the parent. Each failed attempt means
+# some delete made progress, and deletes are finite, so retrying is bounded by real contention;
+# the cap only stops a pathological loop.
+_CREATE_ATTEMPTS = 100
 
 
 def translate(exc: OSError, path: str, *, writing: bool) -> CargoholdError:
@@ -63,7 +65,10 @@ def write_all(fd: int, data: bytes) -> None:
 
 def _fsync_dir(directory: str) -> None:
     """Persist a directory's entries so a rename survives power loss, not only a crash."""
-    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except FileNotFoundError:
+        return  # a concurrent delete removed it, and what we wrote with it: nothing to persist
     try:
         os.fsync(fd)
     finally:
@@ -73,11 +78,15 @@ def _fsync_dir(directory: str) -> None:
 def _in_new_dir(parent: str, fn: Callable[[], T]) -> T:
     """Create ``parent`` and run ``fn``, retrying if a concurrent delete removes it in between."""
     for attempt in range(_CREATE_ATTEMPTS):
-        os.makedirs(parent, exist_ok=True)
         try:
+            # makedirs raises FileExistsError (despite exist_ok) or FileNotFoundError when a
+            # concurrent rmtree removes a component between its mkdir calls: try again.
+            os.makedirs(parent, exist_ok=True)
             return fn()
-        except FileNotFoundError:
-            if attempt == _CREATE_ATTEMPTS - 1:
+        except (FileNotFoundError, FileExistsError):
+            if attempt == _CREATE_ATTEMPTS - 1 or (
+                os.path.lexists(parent) and not os.path.isdir(parent)
+            ):
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -89,10 +98,17 @@ def _rmtree(full: str) -> None:
         if not isinstance(exc, FileNotFoundError):
             raise exc
 
-    if sys.version_info >= (3, 12):
-        shutil.rmtree(full, onexc=lambda f, p, e: ignore_missing(e))
-    else:
-        shutil.rmtree(full, onerror=lambda f, p, ei: ignore_missing(ei[1]))
+    for attempt in range(_CREATE_ATTEMPTS):
+        try:
+            if sys.version_info >= (3, 12):
+                shutil.rmtree(full, onexc=lambda f, p, e: ignore_missing(e))
+            else:
+                shutil.rmtree(full, onerror=lambda f, p, ei: ignore_missing(ei[1]))
+            return
+        except OSError as exc:
+            # A concurrent write landed inside while we removed it: remove that too.
+            if exc.errno != errno.ENOTEMPTY or attempt == _CREATE_ATTEMPTS - 1:
+                raise
 
 
 def get(path: str, full: str) -> bytes:
@@ -105,8 +121,9 @@ def put(path: str, full: str, content: bytes) -> None:
     parent = os.path.dirname(full)
     tmp = os.path.join(parent, TEMP_PREFIX + secrets.token_hex(8))
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-    with translated(path, writing=True):
-        fd = _in_new_dir(parent, lambda: os.open(tmp, flags, 0o666))
+
+    def write_and_rename() -> None:
+        fd = os.open(tmp, flags, 0o666)
         try:
             try:
                 write_all(fd, content)
@@ -118,6 +135,11 @@ def put(path: str, full: str, content: bytes) -> None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+
+    with translated(path, writing=True):
+        # The whole write is retried: a concurrent delete of the directory takes the temp file
+        # with it, so the rename would otherwise fail with FileNotFoundError.
+        _in_new_dir(parent, write_and_rename)
         _fsync_dir(parent)
 
 

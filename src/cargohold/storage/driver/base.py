@@ -106,9 +106,14 @@ class StorageDriver(ABC):
 
     Atomicity: ``put_content`` and ``move`` replace their target atomically, so a reader sees
     either the old or the new content, never a mix, even if the process dies mid-call.
+    Concurrency: a ``put_content`` racing a ``delete`` of its directory, or a ``delete`` racing
+    writes into the tree, each still succeed (in some order); neither fails because of the other.
     """
 
     name: str = "base"
+    #: True when ``walk`` lists a whole tree in a few bulk requests (object stores): a walk
+    #: then beats reading the tree's files one by one.
+    lists_in_bulk: bool = False
 
     @abstractmethod
     async def get_content(self, path: str) -> bytes:
