@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 
 from cargohold.errors import ManifestUnknown, NameUnknown, PathNotFound, Unsupported
 from cargohold.reference import Digest, validate_tag
@@ -58,6 +59,8 @@ class Tags:
 
     async def targets(self) -> dict[str, Digest]:
         """Map every resolvable tag to its digest; dangling leftovers of crashes are skipped."""
+        if self.driver.lists_in_bulk:
+            return await self._targets_in_bulk()
         names = await self._names()
         sem = asyncio.Semaphore(_RESOLVE_CONCURRENCY)
 
@@ -67,6 +70,48 @@ class Tags:
 
         digests = await asyncio.gather(*(one(n) for n in names))
         return {n: d for n, d in zip(names, digests, strict=True) if d is not None}
+
+    async def _targets_in_bulk(self) -> dict[str, Digest]:
+        """``targets`` from two walks (tags, revisions) where a walk is a few bulk listings.
+
+        A tag's index holds every digest it ever named and is written before its current link
+        (as in Distribution), so a tag with one index entry names that digest: only the current
+        links of tags that moved are read. A revision counts if its link exists.
+        """
+        tags_dir = paths.tags(self.repository)
+        current: builtins.list[str] = []
+        index: dict[str, builtins.list[str]] = {}
+        try:
+            async for info in self.driver.walk(tags_dir):
+                parts = info.path[len(tags_dir) + 1 :].split("/")
+                if info.is_dir:
+                    continue
+                if parts[1:] == ["current", "link"]:
+                    current.append(parts[0])
+                elif len(parts) == 5 and parts[1] == "index" and parts[4] == "link":
+                    index.setdefault(parts[0], []).append(f"{parts[2]}:{parts[3]}")
+        except PathNotFound:
+            await self._names()  # NameUnknown for an unknown repository
+            return {}
+        revisions: set[str] = set()
+        revisions_dir = paths.revisions(self.repository)
+        with contextlib.suppress(PathNotFound):
+            async for info in self.driver.walk(revisions_dir):
+                parts = info.path[len(revisions_dir) + 1 :].split("/")
+                if not info.is_dir and len(parts) == 3 and parts[2] == "link":
+                    revisions.add(f"{parts[0]}:{parts[1]}")
+        sem = asyncio.Semaphore(_RESOLVE_CONCURRENCY)
+
+        async def one(name: str) -> Digest | None:
+            known = index.get(name, [])
+            if len(known) == 1 and known[0] in revisions:
+                return Digest.parse(known[0])
+            async with sem:
+                digest = await read_link(self.driver, paths.tag_current_link(self.repository, name))
+            return digest if digest is not None and str(digest) in revisions else None
+
+        digests = await asyncio.gather(*(one(n) for n in current))
+        return {n: d for n, d in zip(current, digests, strict=True) if d is not None}
 
     async def list(self) -> list[str]:
         return sorted((await self.targets()).keys())

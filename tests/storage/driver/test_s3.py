@@ -1,6 +1,7 @@
 """The S3 driver against a real SeaweedFS: the shared driver suite, plus what only S3 has.
 
-One server serves the whole session; every driver gets its own ``rootdirectory``.
+One server (``seaweedfs``, tests/conftest.py) serves the whole session; every driver gets its
+own ``rootdirectory``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 import sys
 import tracemalloc
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,34 +26,7 @@ from cargohold.storage.driver.base import StorageDriver
 from cargohold.storage.driver.s3 import S3Driver, from_parameters
 from cargohold.testing.driver_suite import DriverSuite, blob, read_all
 from cargohold.testing.seaweedfs import SeaweedFS
-
-MiB = 1 << 20
-
-
-@pytest.fixture(scope="session")
-def seaweedfs() -> Iterator[SeaweedFS]:
-    with SeaweedFS() as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def session() -> AioSession:
-    """One SDK session for every driver: parsing the S3 service model once saves ~0.1 s each."""
-    return AioSession()
-
-
-@pytest.fixture(scope="session")
-def raw(seaweedfs: SeaweedFS) -> Iterator[Any]:
-    """A plain botocore client of the server, to look at buckets behind the driver's back."""
-    client = seaweedfs.client()
-    yield client
-    client.close()
-
-
-def make_driver(seaweedfs: SeaweedFS, session: AioSession, root: str, **params: Any) -> S3Driver:
-    return from_parameters(
-        seaweedfs.driver_parameters(rootdirectory=root, chunksize=5 * MiB, **params), session
-    )
+from tests.storage.driver.conftest import MiB, make_driver, uploads_under
 
 
 class TestS3Driver(DriverSuite):
@@ -63,23 +37,6 @@ class TestS3Driver(DriverSuite):
         d = make_driver(seaweedfs, session, f"/suite/{uuid.uuid4().hex[:8]}")
         yield d
         await d.aclose()
-
-
-@pytest.fixture
-def root() -> str:
-    return f"/s3-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture
-async def s3(seaweedfs: SeaweedFS, session: AioSession, root: str) -> AsyncIterator[S3Driver]:
-    d = make_driver(seaweedfs, session, root)
-    yield d
-    await d.aclose()
-
-
-def uploads_under(raw: Any, bucket: str, prefix: str) -> list[str]:
-    out = raw.list_multipart_uploads(Bucket=bucket, Prefix=prefix)
-    return [upload["Key"] for upload in out.get("Uploads", [])]
 
 
 async def test_keys_follow_distribution_layout(

@@ -19,7 +19,14 @@ from cargohold.storage.driver.s3_params import (
     MIN_PART_SIZE,
     parse_parameters,
 )
-from cargohold.storage.driver.s3_parts import MAX_PARTS, copy_ranges, part_size
+from cargohold.storage.driver.s3_parts import (
+    MAX_PARTS,
+    copy_ranges,
+    decode_numbers,
+    encode_numbers,
+    part_size,
+)
+from cargohold.storage.driver.s3_progress import base_name, sidecar_key
 from cargohold.testing import seaweedfs
 
 MiB, GiB, TiB = 1 << 20, 1 << 30, 1 << 40
@@ -239,6 +246,38 @@ def test_copy_ranges_merge_a_short_tail_unless_it_ends_the_object() -> None:
     assert copy_ranges(3, 5 * MiB, last=True) == [(0, 3)]
     with pytest.raises(ValueError, match="non-final"):
         copy_ranges(MIN_PART_SIZE - 1, 5 * MiB, last=False)
+
+
+# -- progress records -----------------------------------------------------------------------
+
+
+def test_part_numbers_encode_as_runs() -> None:
+    assert encode_numbers([]) == ""
+    assert encode_numbers([1, 2, 3, 7, 9, 10]) == "1-3,7,9-10"
+    assert decode_numbers("1-3,7,9-10") == [1, 2, 3, 7, 9, 10]
+    assert decode_numbers("") == []
+
+
+@given(st.sets(st.integers(1, MAX_PARTS), max_size=300))
+def test_part_numbers_round_trip(numbers: set[int]) -> None:
+    ordered = sorted(numbers)
+    assert decode_numbers(encode_numbers(ordered)) == ordered
+
+
+@pytest.mark.parametrize("text", ["0", "3-1", "2,1", "1,1", "x", "1-", f"{MAX_PARTS + 1}", "1--2"])
+def test_bad_part_numbers_are_rejected(text: str) -> None:
+    with pytest.raises(ValueError, match="bad part numbers"):
+        decode_numbers(text)
+
+
+def test_sidecars_cannot_collide_with_paths() -> None:
+    key = S3Driver(parse_parameters(params())).key("/r/_uploads/id/data")
+    assert base_name(sidecar_key(key)) == key
+    assert base_name("data") == "data"
+    with pytest.raises(InvalidPath):  # "!" is outside the path grammar
+        S3Driver(parse_parameters(params())).key("/r/_uploads/id/data!tail")
+    # ... and sorts before every character of it: a sidecar lists right after its key.
+    assert sidecar_key("a/data") < "a/data-x" < "a/data.x" < "a/data/x" < "a/data0" < "a/data_x"
 
 
 def test_missing_weed_binary_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:

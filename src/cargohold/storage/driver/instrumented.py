@@ -32,6 +32,7 @@ class InstrumentedDriver(StorageDriver):
     ) -> None:
         self.inner = inner
         self.name = inner.name
+        self.lists_in_bulk = inner.lists_in_bulk
         self._tracing = tracing
         # Children resolved once: labels() costs a dict lookup and a lock per call otherwise.
         self._timers = {

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import io
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
 
 import aiohttp
 from aiobotocore.config import AioConfig
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
     from types_aiobotocore_s3.type_defs import CompletedPartTypeDef
 
-__all__ = ["CONNECT_TIMEOUT", "READ_TIMEOUT", "S3Connection", "s3_errors"]
+__all__ = ["CONNECT_TIMEOUT", "READ_TIMEOUT", "Part", "S3Connection", "s3_errors"]
 
 T = TypeVar("T")
 
@@ -61,6 +61,14 @@ def s3_errors(action: str, path: str) -> Iterator[None]:
         raise StorageError(f"s3 {action} {path}: {code}: {message}") from exc
     except (BotoCoreError, aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise StorageError(f"s3 {action} {path}: {exc}") from exc
+
+
+class Part(NamedTuple):
+    """One uploaded part of a multipart upload, as ListParts reports it."""
+
+    number: int
+    etag: str
+    size: int
 
 
 class S3Connection:
@@ -186,16 +194,55 @@ class S3Connection:
         return await bounded_gather(calls, self.params.multipartcopymaxconcurrency)
 
     async def complete(
-        self, key: str, path: str, upload_id: str, parts: list[CompletedPartTypeDef]
-    ) -> None:
+        self,
+        key: str,
+        path: str,
+        upload_id: str,
+        parts: list[CompletedPartTypeDef],
+        *,
+        missing_ok: bool = False,
+    ) -> bool:
+        """Complete an upload; with ``missing_ok`` False (not an error) when it no longer exists."""
         client = await self.client()
         with s3_errors("complete multipart upload", path):
-            await client.complete_multipart_upload(
-                Bucket=self.bucket,
-                Key=key,
-                UploadId=upload_id,
-                MultipartUpload={"Parts": parts},
-            )
+            try:
+                await client.complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": parts},
+                )
+            except ClientError as exc:
+                if not (missing_ok and error_code(exc) in _GONE_CODES):
+                    raise
+                return False
+        return True
+
+    async def list_parts(
+        self, key: str, path: str, upload_id: str, after: int = 0
+    ) -> list[Part] | None:
+        """The uploaded parts numbered above ``after``, ascending; None if the upload is gone.
+
+        Some servers (SeaweedFS) list every upload of a reused part number, so a number may
+        appear more than once; writers never reuse one, retries of a request aside.
+        """
+        client = await self.client()
+        parts: list[Part] = []
+        marker = after
+        while True:
+            with s3_errors("list parts", path):
+                try:
+                    out = await client.list_parts(
+                        Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker
+                    )
+                except ClientError as exc:
+                    if error_code(exc) not in _GONE_CODES:
+                        raise
+                    return None
+            parts.extend(Part(p["PartNumber"], p["ETag"], p["Size"]) for p in out.get("Parts", []))
+            if not out.get("IsTruncated") or not out.get("NextPartNumberMarker"):
+                return parts
+            marker = out["NextPartNumberMarker"]
 
     async def abort(self, key: str, path: str, upload_id: str) -> None:
         """Abort an upload; one that is already gone counts as aborted."""
@@ -207,8 +254,9 @@ class S3Connection:
                 if error_code(exc) not in _GONE_CODES:
                     raise
 
-    async def abort_all(self, prefix: str, path: str) -> int:
-        """Abort every in-progress multipart upload of a key under ``prefix``; return how many."""
+    async def abort_all(self, prefix: str, path: str, *, exact: bool = False) -> int:
+        """Abort every in-progress multipart upload of a key under ``prefix`` (with ``exact``,
+        of the key ``prefix`` only); return how many."""
         client = await self.client()
         aborted = 0
         kwargs: dict[str, Any] = {}
@@ -218,6 +266,8 @@ class S3Connection:
                     Bucket=self.bucket, Prefix=prefix, **kwargs
                 )
             for upload in out.get("Uploads", []):
+                if exact and upload["Key"] != prefix:
+                    continue
                 await self.abort(upload["Key"], path, upload["UploadId"])
                 aborted += 1
             if not out.get("IsTruncated"):

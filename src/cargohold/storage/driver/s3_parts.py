@@ -10,16 +10,26 @@ offsets, so every process cuts the same object the same way.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Final
 
 from cargohold.storage.driver.s3_params import MAX_PART_SIZE, MIN_PART_SIZE
 
-__all__ = ["MAX_PARTS", "PART_GROWTH", "copy_ranges", "part_size"]
+__all__ = [
+    "MAX_PARTS",
+    "PART_GROWTH",
+    "copy_ranges",
+    "decode_numbers",
+    "encode_numbers",
+    "part_size",
+]
 
 MAX_PARTS: Final = 10_000
 #: A part starting at ``offset`` is at least ``offset / PART_GROWTH`` bytes.
 PART_GROWTH: Final = 1000
 _MiB: Final = 1 << 20
+_RUN: Final = re.compile(r"([0-9]+)(?:-([0-9]+))?")
 
 
 def part_size(offset: int, base: int) -> int:
@@ -52,3 +62,31 @@ def copy_ranges(size: int, base: int, *, last: bool) -> list[tuple[int, int]]:
         ranges.append((start, end))
         start = end
     return ranges
+
+
+def encode_numbers(numbers: Sequence[int]) -> str:
+    """Ascending part numbers as runs, ``[1, 2, 3, 7]`` -> ``"1-3,7"``: short enough for metadata."""
+    runs: list[str] = []
+    i = 0
+    while i < len(numbers):
+        j = i
+        while j + 1 < len(numbers) and numbers[j + 1] == numbers[j] + 1:
+            j += 1
+        runs.append(str(numbers[i]) if i == j else f"{numbers[i]}-{numbers[j]}")
+        i = j + 1
+    return ",".join(runs)
+
+
+def decode_numbers(text: str) -> list[int]:
+    """The inverse of :func:`encode_numbers`; ValueError unless ascending numbers in 1..MAX_PARTS."""
+    numbers: list[int] = []
+    for run in text.split(",") if text else ():
+        match = _RUN.fullmatch(run)
+        if match is None:
+            raise ValueError(f"bad part numbers {text!r}")
+        first = int(match[1])
+        last = int(match[2] or first)
+        if not (numbers[-1] if numbers else 0) < first <= last <= MAX_PARTS:
+            raise ValueError(f"bad part numbers {text!r}")
+        numbers.extend(range(first, last + 1))
+    return numbers
