@@ -232,3 +232,21 @@ async def test_writes_and_deletes_of_one_directory_race_without_errors(tmp_path:
 
     await asyncio.gather(*(writer(i) for i in range(6)), deleter())
     await driver.aclose()
+
+
+async def test_rewriting_one_link_while_its_tag_is_deleted_never_fails(tmp_path: Path) -> None:
+    """Tag overwrites racing tag deletes: every put_content succeeds, whatever the interleaving."""
+    driver = FilesystemDriver(str(tmp_path))
+
+    async def writer(i: int) -> None:
+        for _ in range(150):
+            await driver.put_content("/r/tags/t1/current/link", b"%d" % i)
+
+    async def deleter() -> None:
+        for _ in range(150):
+            with contextlib.suppress(PathNotFound):
+                await driver.delete("/r/tags/t1")
+            await asyncio.sleep(0.0005)
+
+    await asyncio.gather(*(writer(i) for i in range(4)), deleter())
+    await driver.aclose()

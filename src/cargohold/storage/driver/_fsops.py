@@ -84,11 +84,18 @@ def _in_new_dir(parent: str, fn: Callable[[], T]) -> T:
             os.makedirs(parent, exist_ok=True)
             return fn()
         except (FileNotFoundError, FileExistsError):
-            if attempt == _CREATE_ATTEMPTS - 1 or (
-                os.path.lexists(parent) and not os.path.isdir(parent)
-            ):
+            if attempt == _CREATE_ATTEMPTS - 1 or _is_non_directory(parent):
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _is_non_directory(path: str) -> bool:
+    """True if ``path`` exists as something other than a directory: a real conflict, not a race."""
+    try:
+        # One lstat: separate exists/isdir checks would race the very delete being absorbed.
+        return not stat_mod.S_ISDIR(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return False
 
 
 def _rmtree(full: str) -> None:
