@@ -7,15 +7,21 @@ from cargohold.reference import Digest
 from cargohold.storage.driver.base import StorageDriver
 
 
-async def read_link(driver: StorageDriver, path: str) -> Digest | None:
-    """Return the digest a link names, or None when it is absent or unreadable (a torn leftover)."""
-    try:
-        content = await driver.get_content(path)
-    except PathNotFound:
+def parse_link(content: bytes | None) -> Digest | None:
+    """The digest a link file's content names, or None when absent or unreadable."""
+    if content is None:
         return None
     try:
         return Digest.parse(content.decode("ascii", "replace").strip())
     except DigestInvalid:
+        return None
+
+
+async def read_link(driver: StorageDriver, path: str) -> Digest | None:
+    """Return the digest a link names, or None when it is absent or unreadable (a torn leftover)."""
+    try:
+        return parse_link(await driver.get_content(path))
+    except PathNotFound:
         return None
 
 

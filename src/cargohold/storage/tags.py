@@ -10,7 +10,7 @@ from cargohold.errors import ManifestUnknown, NameUnknown, PathNotFound, Unsuppo
 from cargohold.reference import Digest, validate_tag
 from cargohold.storage import paths
 from cargohold.storage.driver.base import StorageDriver
-from cargohold.storage.links import delete_path, read_link, write_link
+from cargohold.storage.links import delete_path, parse_link, read_link, write_link
 
 # Bounded fan-out when resolving many tags, so one listing cannot flood the driver.
 _RESOLVE_CONCURRENCY = 32
@@ -62,14 +62,19 @@ class Tags:
         if self.driver.lists_in_bulk:
             return await self._targets_in_bulk()
         names = await self._names()
-        sem = asyncio.Semaphore(_RESOLVE_CONCURRENCY)
+        digests = await self._currents(names)
+        # Each distinct target's revision is checked once, in one bulk read.
+        unique = sorted({d for d in digests if d is not None}, key=str)
+        revisions = await self.driver.get_many(
+            [paths.revision_link(self.repository, d) for d in unique]
+        )
+        present = {d for d, r in zip(unique, revisions, strict=True) if parse_link(r) == d}
+        return {n: d for n, d in zip(names, digests, strict=True) if d in present}
 
-        async def one(name: str) -> Digest | None:
-            async with sem:
-                return await self._target(name)
-
-        digests = await asyncio.gather(*(one(n) for n in names))
-        return {n: d for n, d in zip(names, digests, strict=True) if d is not None}
+    async def _currents(self, names: builtins.list[str]) -> builtins.list[Digest | None]:
+        """The digest each tag's current link names (None where absent), in one bulk read."""
+        links = [paths.tag_current_link(self.repository, n) for n in names]
+        return [parse_link(c) for c in await self.driver.get_many(links)]
 
     async def _targets_in_bulk(self) -> dict[str, Digest]:
         """``targets`` from two walks (tags, revisions) where a walk is a few bulk listings.
@@ -123,13 +128,7 @@ class Tags:
     async def pointing_at(self, digest: Digest) -> builtins.list[str]:
         """Tags whose current link names ``digest``, whether or not its revision exists."""
         names = await self._names()
-        sem = asyncio.Semaphore(_RESOLVE_CONCURRENCY)
-
-        async def current(name: str) -> Digest | None:
-            async with sem:
-                return await read_link(self.driver, paths.tag_current_link(self.repository, name))
-
-        found = await asyncio.gather(*(current(n) for n in names))
+        found = await self._currents(names)
         return sorted(n for n, d in zip(names, found, strict=True) if d == digest)
 
     async def delete(self, tag: str) -> None:

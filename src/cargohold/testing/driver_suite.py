@@ -93,6 +93,24 @@ class DriverSuite:
         await driver.put_content(f"{base}/file", b"hello")
         assert await driver.get_content(f"{base}/file") == b"hello"
 
+    async def test_get_many_reads_in_order_with_gaps(
+        self, driver: StorageDriver, base: str
+    ) -> None:
+        await driver.put_content(f"{base}/many/a/link", b"first")
+        await driver.put_content(f"{base}/many/c/link", b"third")
+        await driver.put_content(f"{base}/many/dir/x", b"")
+        got = await driver.get_many(
+            [
+                f"{base}/many/c/link",
+                f"{base}/many/b/link",
+                f"{base}/many/a/link",
+                f"{base}/many/dir",
+                f"{base}/nowhere/at/all",
+            ]
+        )
+        assert got == [b"third", None, b"first", None, None]
+        assert await driver.get_many([]) == []
+
     async def test_overwrite_replaces_whole_content(self, driver: StorageDriver, base: str) -> None:
         await driver.put_content(f"{base}/file", b"a much longer first value")
         await driver.put_content(f"{base}/file", b"short")

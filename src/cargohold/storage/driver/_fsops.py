@@ -123,6 +123,17 @@ def get(path: str, full: str) -> bytes:
         return f.read()
 
 
+def get_many(paths: list[tuple[str, str]]) -> list[bytes | None]:
+    """Read many small files in one executor hop; None for each missing one."""
+    out: list[bytes | None] = []
+    for path, full in paths:
+        try:
+            out.append(get(path, full))
+        except PathNotFound:
+            out.append(None)
+    return out
+
+
 def put(path: str, full: str, content: bytes) -> None:
     """Write a temp file beside ``full``, fsync it, rename it over ``full``, fsync the dir."""
     parent = os.path.dirname(full)

@@ -7,19 +7,23 @@ component matches ``[A-Za-z0-9._-]+``; anything else raises InvalidPath. Drivers
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import re
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from cargohold.errors import InvalidPath
+from cargohold.errors import InvalidPath, PathNotFound
 
 _PATH_RE = re.compile(r"(?:/[A-Za-z0-9._-]+)+")
 
 # Default chunk size for streaming reads: large enough to amortise syscalls, small enough to
 # keep memory per connection bounded.
 READ_CHUNK_SIZE = 1 << 20
+
+# Bounded fan-out of the default get_many, so one bulk read cannot flood a remote backend.
+_GET_MANY_CONCURRENCY = 32
 
 
 def check_path(path: str) -> str:
@@ -138,6 +142,23 @@ class StorageDriver(ABC):
     @abstractmethod
     async def list(self, path: str) -> list[str]:
         """Return the full paths of the direct children of directory ``path``; PathNotFound if absent."""
+
+    async def get_many(self, paths: Sequence[str]) -> builtins.list[bytes | None]:
+        """The contents of many small files, None where one is absent; in ``paths`` order.
+
+        Meant for link files read in bulk (tags lists): a local backend answers in one executor
+        hop instead of one per file. This default fans out with bounded concurrency.
+        """
+        sem = asyncio.Semaphore(_GET_MANY_CONCURRENCY)
+
+        async def one(path: str) -> bytes | None:
+            async with sem:
+                try:
+                    return await self.get_content(path)
+                except PathNotFound:
+                    return None
+
+        return list(await asyncio.gather(*map(one, paths)))
 
     async def list_page(
         self, path: str, start_after: str = "", limit: int | None = None

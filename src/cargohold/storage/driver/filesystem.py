@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -87,6 +87,10 @@ class FilesystemDriver(StorageDriver):
     async def get_content(self, path: str) -> bytes:
         """Return the file's bytes; PathNotFound for a missing path or a directory."""
         return await self._run(_fsops.get, path, self._full(path))
+
+    async def get_many(self, paths: Sequence[str]) -> list[bytes | None]:
+        """All the files in one executor hop: a tags list reads its links at local-disk speed."""
+        return await self._run(_fsops.get_many, [(p, self._full(p)) for p in paths])
 
     async def put_content(self, path: str, content: bytes) -> None:
         """Atomically replace ``path`` (temp file, fsync, rename), creating parents."""

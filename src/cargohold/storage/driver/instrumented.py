@@ -12,7 +12,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from cargohold.metrics import StorageMetrics
@@ -70,6 +70,10 @@ class InstrumentedDriver(StorageDriver):
     async def get_content(self, path: str) -> bytes:
         with self._observe("GetContent", path):
             return await self.inner.get_content(path)
+
+    async def get_many(self, paths: Sequence[str]) -> builtins.list[bytes | None]:
+        with self._observe("GetContent", paths[0] if paths else "/"):
+            return await self.inner.get_many(paths)
 
     async def put_content(self, path: str, content: bytes) -> None:
         with self._observe("PutContent", path):
