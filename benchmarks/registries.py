@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Final
 
-from benchmarks.settings import Settings
+from benchmarks.settings import SERVERS, Settings
 from cargohold.testing.servers import (
     RegistryProcess,
     cargohold_command,
@@ -57,6 +57,9 @@ def server_config(
     make = cargohold_config if kind == "cargohold" else distribution_config
     config = make(root, port, delete=True)
     config["storage"]["cache"] = {"blobdescriptor": settings.cache}
+    if settings.cache == "redis":
+        # One redis-server, a database each: the key schema is shared, the entries are not.
+        config["redis"] = {"addr": settings.redis_addr, "db": SERVERS.index(kind)}
     # Both purge abandoned uploads in the background; keep that off the measurements.
     config["storage"]["maintenance"] = {"uploadpurging": {"enabled": False}}
     workers = cargohold_workers(settings, mode) if kind == "cargohold" else None

@@ -40,6 +40,7 @@ from benchmarks.seed import PULL_REPO, Seeded, blob_path, seed_root
 from benchmarks.settings import FULL, MODES, QUICK, REPO_ROOT, SERVERS, Settings
 from benchmarks.snapshot import snapshot_cargohold
 from benchmarks.workloads import BY_NAME, WORKLOADS, Workload
+from cargohold.testing.redis_server import RedisServer
 
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results"
 
@@ -173,7 +174,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, help="interleaved runs per server (default 3; quick 1)")
     parser.add_argument("--duration", type=float, help="seconds per small-request run (default 10)")
     parser.add_argument(
-        "--cache", choices=["inmemory", "none"], help="blob descriptor cache of both servers"
+        "--cache",
+        choices=["inmemory", "redis", "none"],
+        help="blob descriptor cache of both servers (redis: a redis-server the harness starts)",
     )
     parser.add_argument(
         "--cargohold-workers", type=int, help="http.workers for cargohold, if supported"
@@ -211,7 +214,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="cargohold-bench-", dir=args.workdir))
     all_ceilings: dict[str, Any] = {}
     all_results: list[dict[str, Any]] = []
+    stack = contextlib.ExitStack()
     try:
+        if settings.cache == "redis":
+            redis = stack.enter_context(RedisServer(workdir / "redis"))
+            settings = settings.with_overrides(redis_addr=redis.addr)
         measured_source = snapshot_cargohold(workdir)
         _log(f"measuring cargohold {measured_source['tree_sha256'][:12]} from {workdir}")
         _log(f"seeding two roots in {workdir}")
@@ -240,6 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in report.write(doc, args.out, plots=not args.no_plots):
             _log(f"wrote {path}")
     finally:
+        stack.close()
         if args.keep:
             _log(f"kept {workdir}")
         else:

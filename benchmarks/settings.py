@@ -35,8 +35,10 @@ class Settings:
     skopeo_layers: int = 8
     skopeo_layer_size: int = 16 * MiB
     sha256_bytes: int = 2 * GiB
-    #: Blob descriptor cache of both servers: "inmemory" or "" (none).
+    #: Blob descriptor cache of both servers: "inmemory", "redis" or "" (none).
     cache: str = "inmemory"
+    #: With ``cache="redis"``: the address of the redis-server the harness started.
+    redis_addr: str | None = None
     #: ``http.workers`` for cargohold when its config accepts the key; None keeps its default.
     cargohold_workers: int | None = None
 
