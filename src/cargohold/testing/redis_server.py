@@ -15,7 +15,6 @@ skip: CI installs the Debian package ``redis-server``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import shutil
 import signal
@@ -25,8 +24,9 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
+
+from cargohold.testing.lifecycle import ServerLifecycle
 
 __all__ = ["REDIS_SERVER_BINARY", "RedisServer", "RedisServerError"]
 
@@ -59,7 +59,7 @@ def _ping(port: int) -> bool:
         return False
 
 
-class RedisServer:
+class RedisServer(ServerLifecycle):
     """One ``redis-server`` process on ``127.0.0.1:port``; a sync and async context manager."""
 
     def __init__(
@@ -199,27 +199,3 @@ class RedisServer:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except (AssertionError, OSError):
             return "(no log written)"
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        await asyncio.to_thread(self.start)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await asyncio.to_thread(self.close)

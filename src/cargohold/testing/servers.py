@@ -7,7 +7,6 @@ it writes the config, starts the process with output captured to a log file, wai
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import http.client
 import importlib.util
@@ -22,12 +21,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Final, Protocol, Self
+from typing import Any, Final, Protocol
 
 import yaml
 
 import cargohold
+from cargohold.testing.lifecycle import ServerLifecycle
 
 __all__ = [
     "CARGOHOLD_MODULE",
@@ -110,7 +109,7 @@ def cargohold_command(config_path: Path) -> list[str]:
     return [sys.executable, "-m", CARGOHOLD_MODULE, "serve", str(config_path)]
 
 
-class RegistryProcess:
+class RegistryProcess(ServerLifecycle):
     """One registry subprocess, usable as a sync or async context manager.
 
     Entering writes ``config`` to ``workdir/config.yml``, starts ``command`` (a callable of the
@@ -227,29 +226,9 @@ class RegistryProcess:
             f" (last: {last_error}); log tail:\n{self.log_tail()}"
         )
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """Stop the process (the context managers' exit)."""
         self.stop()
-
-    async def __aenter__(self) -> Self:
-        await asyncio.to_thread(self.start)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await asyncio.to_thread(self.stop)
 
 
 def _probe(url: str) -> tuple[int | None, str]:
