@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from types import TracebackType
 from typing import Self
 
@@ -13,6 +14,13 @@ class ServerLifecycle:
     The async forms run both in a thread, so a test's event loop keeps serving while a server
     boots or stops.
     """
+
+    _process: subprocess.Popen[bytes] | None
+
+    @property
+    def running(self) -> bool:
+        """Whether the server process is alive."""
+        return self._process is not None and self._process.poll() is None
 
     def start(self) -> None:
         raise NotImplementedError

@@ -91,10 +91,6 @@ class RedisServer(ServerLifecycle):
         return f"redis://{self.addr}/0"
 
     @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    @property
     def log_path(self) -> Path:
         assert self.workdir is not None
         return self.workdir / "redis.log"

@@ -92,10 +92,6 @@ class SeaweedFS(ServerLifecycle):
         return f"http://{LOOPBACK}:{self.ports.get('s3', 0)}"
 
     @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    @property
     def log_path(self) -> Path:
         assert self.workdir is not None
         return self.workdir / "weed.log"

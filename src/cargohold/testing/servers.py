@@ -153,10 +153,6 @@ class RegistryProcess(ServerLifecycle):
         """Base URL without a trailing slash."""
         return f"http://{self.host}"
 
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
     def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
         """The last ``lines`` lines of the captured stdout/stderr."""
         try:
