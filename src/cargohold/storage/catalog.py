@@ -2,14 +2,14 @@
 
 A page costs about one listing per repository on it, whatever the registry holds: each level is
 read a page at a time from the name after ``last`` (``StorageDriver.list_page``; S3 skips there
-with StartAfter), and the listings of a page's children run concurrently.
+with StartAfter, the filesystem bisects a cached listing), and the children of a page are listed
+in one call (``StorageDriver.list_pages``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from cargohold.errors import PathNotFound
 from cargohold.storage import paths
@@ -17,29 +17,24 @@ from cargohold.storage.driver.base import StorageDriver
 
 Key = tuple[str, ...]
 
-# Children listings in flight at once while a page of a level is walked.
-_PREFETCH = 16
 _MAX_BATCH = 1000
 
 
 async def _children(
-    driver: StorageDriver,
-    directory: str,
-    start_after: str,
-    batch: int,
-    first: Awaitable[list[str]] | None,
+    driver: StorageDriver, directory: str, start_after: str, batch: int, first: list[str] | None
 ) -> AsyncIterator[list[str]]:
-    """Pages of the names of ``directory``'s children after ``start_after``, in name order."""
+    """Pages of the names of ``directory``'s children after ``start_after``, in name order.
+
+    ``first`` is the first page when it was already listed (from the start, by ``list_pages``).
+    """
     while True:
-        try:
-            page = (
-                await first
-                if first is not None
-                else await driver.list_page(directory, start_after, batch)
-            )
-        except PathNotFound:
-            return
-        first = None
+        if first is not None:
+            page, first = first, None
+        else:
+            try:
+                page = await driver.list_page(directory, start_after, batch)
+            except PathNotFound:
+                return
         names = [child.rsplit("/", 1)[1] for child in page]
         if names:
             yield names
@@ -67,7 +62,7 @@ async def _walk(
     key: Key,
     after: Key,
     batch: int,
-    first: Awaitable[list[str]] | None = None,
+    first: list[str] | None = None,
 ) -> AsyncGenerator[Key, None]:
     """Yield repository keys under ``directory`` in path order, skipping those up to ``after``.
 
@@ -79,39 +74,28 @@ async def _walk(
     # component itself may hold later ones (nested names), so it is walked first.
     pivot = after[depth] if key == after[:depth] and depth < len(after) else ""
     if pivot:
-        if first is not None:
-            with contextlib.suppress(PathNotFound):
-                await first
-            first = None
+        first = None  # listed from the start; the walk now resumes after the pivot
         if not pivot.startswith("_"):
             sub = _walk(driver, f"{directory}/{pivot}", (*key, pivot), after, batch)
             async with contextlib.aclosing(sub):
                 async for repo in sub:
                     yield repo
     checked = key <= after  # only a directory after `after` may be listed itself
-    semaphore = asyncio.Semaphore(_PREFETCH)
-
-    async def listing(name: str) -> list[str]:
-        async with semaphore:
-            return await driver.list_page(f"{directory}/{name}", "", batch)
-
     async for names in _children(driver, directory, pivot, batch, first):
         if not checked:
             checked = True
             if await _is_repository(driver, directory, names, batch):
                 yield key
         wanted = [name for name in names if not name.startswith("_")]
-        tasks = {name: asyncio.ensure_future(listing(name)) for name in wanted}
-        try:
-            for name in wanted:
-                sub = _walk(driver, f"{directory}/{name}", (*key, name), after, batch, tasks[name])
-                async with contextlib.aclosing(sub):
-                    async for repo in sub:
-                        yield repo
-        finally:
-            for task in tasks.values():
-                task.cancel()
-            await asyncio.gather(*tasks.values(), return_exceptions=True)
+        # One call lists every child of the page: a local driver answers in one hop.
+        firsts = await driver.list_pages([f"{directory}/{name}" for name in wanted], batch)
+        for name, listed in zip(wanted, firsts, strict=True):
+            if listed is None:
+                continue  # removed since its parent was listed
+            sub = _walk(driver, f"{directory}/{name}", (*key, name), after, batch, listed)
+            async with contextlib.aclosing(sub):
+                async for repo in sub:
+                    yield repo
 
 
 async def catalog(driver: StorageDriver, n: int | None, last: str | None) -> list[str]:

@@ -81,6 +81,8 @@ class DriverSuite:
     # Sizes a slow backend may lower; the defaults exercise several read and write buffers.
     large_size = 8 * MiB
     stream_size = 64 * MiB
+    # Whether ``stamps`` is supported (object stores have no directories to stamp).
+    has_stamps = True
 
     @pytest.fixture
     def base(self) -> str:
@@ -402,6 +404,43 @@ class DriverSuite:
         assert await driver.list(f"{base}/d2") == [f"{base}/d2/deep"]
         for child in await driver.list(base):
             assert (await driver.stat(child)).path == child
+
+    async def test_list_pages_lists_each_directory(self, driver: StorageDriver, base: str) -> None:
+        for path in ("a/1", "a/2", "a/3", "b/sub/x", "file"):
+            await driver.put_content(f"{base}/{path}", b"x")
+        dirs = [f"{base}/a", f"{base}/missing", f"{base}/b", f"{base}/file"]
+        assert await driver.list_pages(dirs) == [
+            [f"{base}/a/1", f"{base}/a/2", f"{base}/a/3"],
+            None,
+            [f"{base}/b/sub"],
+            None,
+        ]
+        assert await driver.list_pages(dirs[:1], 2) == [[f"{base}/a/1", f"{base}/a/2"]]
+        assert await driver.list_pages([]) == []
+
+    async def test_stamps_change_when_entries_come_and_go(
+        self, driver: StorageDriver, base: str
+    ) -> None:
+        await driver.put_content(f"{base}/d/one", b"x")
+        await driver.put_content(f"{base}/quiet/one", b"x")
+        before = await driver.stamps([f"{base}/d", f"{base}/quiet", f"{base}/missing"])
+        if not self.has_stamps:
+            assert before is None  # no directories to stamp: the caches built on them stay off
+            return
+        assert before is not None
+        assert before[2] is None
+        assert before[0] is not None
+        await asyncio.sleep(0.01)  # past a coarse kernel clock tick
+        await driver.put_content(f"{base}/d/two", b"x")
+        added = await driver.stamps([f"{base}/d", f"{base}/quiet"])
+        assert added is not None
+        assert added[0] != before[0]
+        assert added[1] == before[1]
+        await asyncio.sleep(0.01)
+        await driver.delete(f"{base}/d/one")
+        removed = await driver.stamps([f"{base}/d"])
+        assert removed is not None
+        assert removed[0] not in (before[0], added[0])
 
     # -- move -------------------------------------------------------------------------------
 

@@ -30,6 +30,8 @@ from tests.storage.driver.conftest import MiB, make_driver, uploads_under
 
 
 class TestS3Driver(DriverSuite):
+    has_stamps = False
+
     @pytest.fixture
     async def driver(
         self, seaweedfs: SeaweedFS, session: AioSession

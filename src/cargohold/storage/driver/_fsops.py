@@ -13,7 +13,7 @@ import secrets
 import shutil
 import stat as stat_mod
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from typing import TypeVar
 
 from cargohold.errors import CargoholdError, InvalidPath, PathNotFound, StorageError
@@ -218,6 +218,26 @@ def list_names(path: str, full: str) -> list[str]:
     """Sorted names of the children of a directory, temp files hidden."""
     with translated(path), os.scandir(full) as entries:
         return sorted(e.name for e in entries if not e.name.startswith(TEMP_PREFIX))
+
+
+def directory_stamp(path: str, full: str) -> tuple[int, int]:
+    """The (inode, mtime) of a directory; PathNotFound if absent or not a directory."""
+    with translated(path):
+        st = os.stat(full)
+    if not stat_mod.S_ISDIR(st.st_mode):
+        raise PathNotFound(f"path not found: {path}")
+    return st.st_ino, st.st_mtime_ns
+
+
+def stamps(fulls: list[str]) -> list[Hashable]:
+    """``directory_stamp`` of each directory, None where one is absent."""
+    out: list[Hashable] = []
+    for full in fulls:
+        try:
+            out.append(directory_stamp(full, full))
+        except PathNotFound:
+            out.append(None)
+    return out
 
 
 def scan(path: str, full: str, strict: bool) -> list[FileInfo]:

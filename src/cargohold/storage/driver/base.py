@@ -11,7 +11,7 @@ import asyncio
 import builtins
 import re
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Hashable, Sequence
 from dataclasses import dataclass
 
 from cargohold.errors import InvalidPath, PathNotFound
@@ -171,6 +171,34 @@ class StorageDriver(ABC):
         """
         children = [c for c in await self.list(path) if c.rsplit("/", 1)[1] > start_after]
         return children if limit is None else children[:limit]
+
+    async def list_pages(
+        self, paths: Sequence[str], limit: int | None = None
+    ) -> builtins.list[builtins.list[str] | None]:
+        """``list_page(path, "", limit)`` of each of ``paths``, None where one is absent.
+
+        A catalog page looks into each repository on it; a local backend answers all of them in
+        one executor hop. This default fans out with bounded concurrency.
+        """
+        sem = asyncio.Semaphore(_GET_MANY_CONCURRENCY)
+
+        async def one(path: str) -> builtins.list[str] | None:
+            async with sem:
+                try:
+                    return await self.list_page(path, "", limit)
+                except PathNotFound:
+                    return None
+
+        return list(await asyncio.gather(*map(one, paths)))
+
+    async def stamps(self, paths: Sequence[str]) -> builtins.list[Hashable] | None:
+        """A change stamp of each directory in ``paths`` (None where absent), or None if unsupported.
+
+        A directory's stamp changes whenever an entry is added to or removed from it, to the
+        resolution of the backend's clock (see ``stamped.StampedCache``). Object stores have
+        no directories to stamp and return None, which disables the caches built on stamps.
+        """
+        return None
 
     @abstractmethod
     async def move(self, source: str, dest: str) -> None:

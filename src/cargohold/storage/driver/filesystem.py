@@ -8,13 +8,16 @@ blocking syscall of one operation runs in a single hop on a bounded thread pool 
 from __future__ import annotations
 
 import asyncio
+import bisect
+import builtins
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import threading
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from cargohold.errors import InvalidOffset, StorageError
+from cargohold.errors import InvalidOffset, PathNotFound, StorageError
 from cargohold.storage.driver import _fsops
 from cargohold.storage.driver._fsops import TEMP_PREFIX
 from cargohold.storage.driver.base import (
@@ -25,13 +28,24 @@ from cargohold.storage.driver.base import (
     StorageDriver,
     check_path,
 )
+from cargohold.storage.driver.stamped import StampedCache
 
-__all__ = ["TEMP_PREFIX", "WRITE_BUFFER_SIZE", "FilesystemDriver", "from_parameters"]
+__all__ = [
+    "CACHED_LISTING_MIN",
+    "TEMP_PREFIX",
+    "WRITE_BUFFER_SIZE",
+    "FilesystemDriver",
+    "from_parameters",
+]
 
 T = TypeVar("T")
 
 # Writers buffer this much before a disk hop, so a stream of small chunks costs few hops.
 WRITE_BUFFER_SIZE = 1 << 20
+# Directories with at least this many entries keep their sorted listing (smaller ones are cheaper
+# to scan than to stat and look up), at most this many of them.
+CACHED_LISTING_MIN = 256
+LISTING_CACHE_SIZE = 256
 
 
 class FilesystemDriver(StorageDriver):
@@ -55,6 +69,9 @@ class FilesystemDriver(StorageDriver):
         # Without the trailing separator a root of "/" joins as "/docker/...", not "//docker".
         self._prefix = self.rootdirectory.rstrip(os.sep)
         self._executor = ThreadPoolExecutor(maxthreads, thread_name_prefix="cargohold-fs")
+        # Sorted listings of large directories, shared by the pool's threads.
+        self._listings: StampedCache[str, list[str]] = StampedCache(LISTING_CACHE_SIZE)
+        self._listings_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"FilesystemDriver(rootdirectory={self.rootdirectory!r})"
@@ -120,8 +137,52 @@ class FilesystemDriver(StorageDriver):
 
     async def list(self, path: str) -> list[str]:
         """Return the sorted full paths of the direct children; PathNotFound for a file."""
-        names = await self._run(_fsops.list_names, path, self._full(path))
+        names = await self._run(self._sorted_names, path, self._full(path))
         return [f"{path}/{name}" for name in names]
+
+    async def list_page(
+        self, path: str, start_after: str = "", limit: int | None = None
+    ) -> builtins.list[str]:
+        """Children after ``start_after`` from the cached listing: a catalog page of a large
+        ``repositories/`` costs a stat and a bisect, not a scan of every repository."""
+        names = await self._run(self._sorted_names, path, self._full(path))
+        return _page(path, names, start_after, limit)
+
+    async def list_pages(
+        self, paths: Sequence[str], limit: int | None = None
+    ) -> builtins.list[builtins.list[str] | None]:
+        """The first page of each directory in one hop; None where one is absent."""
+
+        def pages() -> builtins.list[builtins.list[str] | None]:
+            out: builtins.list[builtins.list[str] | None] = []
+            for path in paths:
+                try:
+                    names = self._sorted_names(path, self._full(path))
+                except PathNotFound:
+                    out.append(None)
+                else:
+                    out.append(_page(path, names, "", limit))
+            return out
+
+        return await self._run(pages)
+
+    async def stamps(self, paths: Sequence[str]) -> builtins.list[Hashable] | None:
+        """Inode and mtime of each directory, in one hop: adding or removing an entry changes it."""
+        return await self._run(_fsops.stamps, [self._full(p) for p in paths])
+
+    def _sorted_names(self, path: str, full: str) -> builtins.list[str]:
+        """The sorted child names of a directory, from the stamped cache when it is large."""
+        stamp = _fsops.directory_stamp(path, full)
+        with self._listings_lock:
+            hit, names = self._listings.lookup(full, stamp)
+            started = self._listings.started()
+        if hit and names is not None:
+            return names
+        names = _fsops.list_names(path, full)
+        if len(names) >= CACHED_LISTING_MIN:
+            with self._listings_lock:
+                self._listings.store(full, stamp, names, started)
+        return names
 
     async def move(self, source: str, dest: str) -> None:
         """Atomically rename ``source`` over ``dest``, creating parents; PathNotFound."""
@@ -253,6 +314,12 @@ class _FilesystemWriter(FileWriter):
             self._buffer, self._buffered = [], 0
             self._cancelled = True
             await self._driver._run(_fsops.discard, self._path, self._full, fd)
+
+
+def _page(path: str, names: list[str], start_after: str, limit: int | None) -> list[str]:
+    start = bisect.bisect_right(names, start_after) if start_after else 0
+    end = len(names) if limit is None else start + limit
+    return [f"{path}/{name}" for name in names[start:end]]
 
 
 def from_parameters(params: Mapping[str, Any]) -> FilesystemDriver:

@@ -7,9 +7,11 @@ readers their old content, and writing across the other kind of entry raises Inv
 
 from __future__ import annotations
 
+import builtins
+import itertools
 import threading
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 from typing import Any
 
 from cargohold.errors import InvalidOffset, InvalidPath, PathNotFound, StorageError
@@ -33,12 +35,22 @@ class _File:
         self.mod_time = time.time()
 
 
+# Directory versions: unique across directories, so a replaced directory never repeats a stamp.
+_VERSIONS = itertools.count()
+
+
 class _Dir:
-    __slots__ = ("children", "mod_time")
+    __slots__ = ("children", "mod_time", "version")
 
     def __init__(self) -> None:
         self.children: dict[str, _File | _Dir] = {}
         self.mod_time = time.time()
+        self.version = next(_VERSIONS)
+
+    def touch(self) -> None:
+        """Record a change of the children."""
+        self.mod_time = time.time()
+        self.version = next(_VERSIONS)
 
 
 _Node = _File | _Dir
@@ -102,7 +114,7 @@ class InMemoryDriver(StorageDriver):
                 if not create:
                     raise PathNotFound(f"path not found: {path}")
                 child = node.children[part] = _Dir()
-                node.mod_time = child.mod_time
+                node.touch()
             if isinstance(child, _File):
                 raise InvalidPath(f"{path} conflicts with an existing file")
             node = child
@@ -118,7 +130,7 @@ class InMemoryDriver(StorageDriver):
             if isinstance(old, _File) and isinstance(new, _Dir):
                 raise InvalidPath(f"{path} conflicts with an existing file")
         parent.children[name] = new
-        parent.mod_time = time.time()
+        parent.touch()
 
     async def get_content(self, path: str) -> bytes:
         """Return a copy of the file's bytes; PathNotFound for a missing path or a directory."""
@@ -166,6 +178,18 @@ class InMemoryDriver(StorageDriver):
                 raise PathNotFound(f"path not found: {path} is a file")
             return [f"{path}/{name}" for name in sorted(node.children)]
 
+    async def stamps(self, paths: Sequence[str]) -> builtins.list[Hashable] | None:
+        """Each directory's version, which every change of its entries renews; None if absent."""
+        out: builtins.list[Hashable] = []
+        with self._lock:
+            for path in paths:
+                try:
+                    node = self._find(path)
+                except PathNotFound:
+                    node = None
+                out.append(node.version if isinstance(node, _Dir) else None)
+        return out
+
     async def move(self, source: str, dest: str) -> None:
         """Move the node at ``source`` over ``dest``, creating parents; PathNotFound."""
         check_path(dest)
@@ -178,7 +202,7 @@ class InMemoryDriver(StorageDriver):
             self._install(dest, node)
             parent, name = self._parent(source, create=False)
             del parent.children[name]
-            parent.mod_time = time.time()
+            parent.touch()
 
     async def delete(self, path: str) -> None:
         """Remove a file or a whole subtree; PathNotFound if absent."""
@@ -186,7 +210,7 @@ class InMemoryDriver(StorageDriver):
             self._find(path)
             parent, name = self._parent(path, create=False)
             del parent.children[name]
-            parent.mod_time = time.time()
+            parent.touch()
 
     async def walk(self, path: str) -> AsyncIterator[FileInfo]:
         """Yield every entry under ``path`` depth-first in sorted order, from one snapshot."""
@@ -269,7 +293,7 @@ class _MemoryWriter(FileWriter):
                 return
             if isinstance(parent.children.get(name), _File):
                 del parent.children[name]
-                parent.mod_time = time.time()
+                parent.touch()
 
 
 def from_parameters(params: Mapping[str, Any]) -> InMemoryDriver:

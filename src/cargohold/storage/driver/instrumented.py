@@ -12,7 +12,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Hashable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from cargohold.metrics import StorageMetrics
@@ -100,6 +100,16 @@ class InstrumentedDriver(StorageDriver):
     ) -> builtins.list[str]:
         with self._observe("List", path):
             return await self.inner.list_page(path, start_after, limit)
+
+    async def list_pages(
+        self, paths: Sequence[str], limit: int | None = None
+    ) -> builtins.list[builtins.list[str] | None]:
+        with self._observe("List", paths[0] if paths else "/"):
+            return await self.inner.list_pages(paths, limit)
+
+    async def stamps(self, paths: Sequence[str]) -> builtins.list[Hashable] | None:
+        with self._observe("Stat", paths[0] if paths else "/"):
+            return await self.inner.stamps(paths)
 
     async def move(self, source: str, dest: str) -> None:
         with self._observe("Move", source):
