@@ -10,11 +10,15 @@ from cargohold.storage.cache.base import BlobDescriptorCacheProvider
 from cargohold.storage.cache.cached import CachedBlobStatter, CacheStats
 from cargohold.storage.catalog import catalog
 from cargohold.storage.driver.base import StorageDriver, check_path
+from cargohold.storage.driver.stamped import StampedCache
 from cargohold.storage.linkedblobs import LinkedBlobService, LinkedBlobStatter
 from cargohold.storage.manifests import Manifests
 from cargohold.storage.referrers import Referrers
-from cargohold.storage.tags import Tags
+from cargohold.storage.tags import TagListings, Tags
 from cargohold.storage.uploads import Uploads, UploadState
+
+# Repositories whose sorted tag list is kept between requests.
+TAG_LISTINGS_SIZE = 1024
 
 
 class StorageRepository:
@@ -38,7 +42,12 @@ class StorageRepository:
             mount_source=lambda source: LinkedBlobStatter(blobs, source, (paths.layer_link,)),
         )
         self.uploads = Uploads(blobs.driver, blobs, name, self.blobs, registry.upload_state)
-        self.tags = Tags(blobs.driver, name, delete_enabled=registry.delete_enabled)
+        self.tags = Tags(
+            blobs.driver,
+            name,
+            delete_enabled=registry.delete_enabled,
+            listings=registry.tag_listings,
+        )
         self.referrers = Referrers(blobs, name, persist=not registry.read_only)
         # Distribution 2.1.0 linked manifests into _layers too, so look there as a fallback.
         revisions = LinkedBlobStatter(blobs, name, (paths.revision_link, paths.layer_link))
@@ -73,6 +82,7 @@ class StorageRegistry:
         self.cache_stats = cache.stats if cache is not None else CacheStats()
         self.redirect = redirect
         self.upload_state = UploadState()
+        self.tag_listings: TagListings = StampedCache(TAG_LISTINGS_SIZE)
 
     def repository(self, name: str) -> StorageRepository:
         return StorageRepository(self, name)

@@ -7,22 +7,34 @@ import builtins
 import contextlib
 
 from cargohold.errors import ManifestUnknown, NameUnknown, PathNotFound, Unsupported
-from cargohold.reference import Digest, validate_tag
+from cargohold.reference import ALGORITHMS, Digest, validate_tag
 from cargohold.storage import paths
 from cargohold.storage.driver.base import StorageDriver
+from cargohold.storage.driver.stamped import StampedCache
 from cargohold.storage.links import delete_path, parse_link, read_link, write_link
 
 # Bounded fan-out when resolving many tags, so one listing cannot flood the driver.
 _RESOLVE_CONCURRENCY = 32
 
+#: Sorted tag lists per repository, shared by a registry's Tags services.
+TagListings = StampedCache[str, "list[str]"]
+
 
 class Tags:
     """The TagService of one repository; a tag only counts if its manifest revision exists."""
 
-    def __init__(self, driver: StorageDriver, repository: str, *, delete_enabled: bool) -> None:
+    def __init__(
+        self,
+        driver: StorageDriver,
+        repository: str,
+        *,
+        delete_enabled: bool,
+        listings: TagListings | None = None,
+    ) -> None:
         self.driver = driver
         self.repository = repository
         self.delete_enabled = delete_enabled
+        self.listings = listings
 
     async def _target(self, tag: str) -> Digest | None:
         digest = await read_link(self.driver, paths.tag_current_link(self.repository, tag))
@@ -30,6 +42,11 @@ class Tags:
             return None
         revision = await read_link(self.driver, paths.revision_link(self.repository, digest))
         return digest if revision == digest else None
+
+    async def current(self, tag: str) -> Digest | None:
+        """The digest ``tag``'s current link names, unchecked: the caller proves the revision."""
+        validate_tag(tag)
+        return await read_link(self.driver, paths.tag_current_link(self.repository, tag))
 
     async def resolve(self, tag: str) -> Digest:
         validate_tag(tag)
@@ -42,6 +59,11 @@ class Tags:
         """Point ``tag`` at ``digest``: index link first, so the history never misses a target."""
         await write_link(self.driver, paths.tag_index_link(self.repository, tag, digest), digest)
         await write_link(self.driver, paths.tag_current_link(self.repository, tag), digest)
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.listings is not None:
+            self.listings.invalidate(self.repository)
 
     async def _names(self) -> list[str]:
         try:
@@ -119,7 +141,27 @@ class Tags:
         return {n: d for n, d in zip(current, digests, strict=True) if d is not None}
 
     async def list(self) -> list[str]:
-        return sorted((await self.targets()).keys())
+        """The resolvable tags, sorted; reused while the listing's stamps stay the same.
+
+        The stamps are those of the tags directory (a tag added or removed) and of each
+        revisions directory (a manifest added or deleted). A tag moved from one manifest to
+        another changes neither, nor the list, since pushes write the revision before the tag.
+        """
+        if self.listings is None:
+            return sorted((await self.targets()).keys())
+        dirs = [paths.tags(self.repository)]
+        dirs += [f"{paths.revisions(self.repository)}/{alg}" for alg in sorted(ALGORITHMS)]
+        stamps = await self.driver.stamps(dirs)
+        if stamps is None:
+            return sorted((await self.targets()).keys())
+        stamp = tuple(stamps)
+        hit, names = self.listings.lookup(self.repository, stamp)
+        if hit and names is not None:
+            return names
+        started = self.listings.started()
+        names = sorted((await self.targets()).keys())
+        self.listings.store(self.repository, stamp, names, started)
+        return names
 
     async def lookup(self, digest: Digest) -> builtins.list[str]:
         """Tags currently pointing at ``digest``."""
@@ -135,9 +177,12 @@ class Tags:
         if not self.delete_enabled:
             raise Unsupported("tag deletion is disabled (storage.delete.enabled)")
         validate_tag(tag)
-        if not await delete_path(self.driver, paths.tag_dir(self.repository, tag)):
+        deleted = await delete_path(self.driver, paths.tag_dir(self.repository, tag))
+        self._changed()
+        if not deleted:
             raise ManifestUnknown(f"tag {tag!r} unknown", {"tag": tag})
 
     async def remove(self, tag: str) -> None:
         """Remove a tag unconditionally (used by manifest deletion)."""
         await delete_path(self.driver, paths.tag_dir(self.repository, tag))
+        self._changed()
