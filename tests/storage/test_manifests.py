@@ -17,6 +17,7 @@ from cargohold.errors import (
 )
 from cargohold.reference import Digest
 from cargohold.storage import paths
+from cargohold.storage.links import write_link
 from cargohold.storage.registry import StorageRegistry, create_registry
 from tests.storage.conftest import (
     OCI_INDEX,
@@ -158,6 +159,22 @@ async def test_dangling_tag_is_not_listed_or_resolved(registry: StorageRegistry)
     with pytest.raises(ManifestUnknown):
         await registry.repository("r").tags.resolve("ghost")
     assert await registry.repository("r").tags.resolve("good") == a
+    manifests = registry.repository("r").manifests
+    assert await manifests.get_tagged("good") == await manifests.get(a)
+    for tag in ("ghost", "torn", "absent"):
+        with pytest.raises(ManifestUnknown) as raised:
+            await manifests.get_tagged(tag)
+        assert raised.value.detail == {"tag": tag}
+
+
+async def test_a_tag_needs_the_revision_not_only_a_layer_link(registry: StorageRegistry) -> None:
+    a, content = await push_image(registry, "r", b"a", ["t"])
+    # Distribution 2.1.0 also linked manifests under _layers: that proves a digest, not a tag.
+    await write_link(registry.driver, paths.layer_link("r", a), a)
+    await registry.driver.delete(paths.revision_link("r", a).rsplit("/", 1)[0])
+    assert (await registry.repository("r").manifests.get(a)).content == content
+    with pytest.raises(ManifestUnknown):
+        await registry.repository("r").manifests.get_tagged("t")
 
 
 async def test_read_only_referrers_query_writes_nothing(registry: StorageRegistry) -> None:

@@ -110,6 +110,10 @@ class ManifestService(Protocol):
         """Raise ManifestUnknown."""
         ...
 
+    async def get_tagged(self, tag: str) -> StoredManifest:
+        """The manifest ``tag`` points at; ManifestUnknown if absent or its revision is gone."""
+        ...
+
     async def put(
         self, content: bytes, content_type: str | None, digest: Digest | None, tags: list[str]
     ) -> tuple[Descriptor, Digest | None]:

@@ -20,7 +20,7 @@ from cargohold.storage import paths
 from cargohold.storage.base import BlobStatter, StoredManifest
 from cargohold.storage.blobstore import BlobStore
 from cargohold.storage.linkedblobs import LinkedBlobStatter
-from cargohold.storage.links import read_link, write_link
+from cargohold.storage.links import parse_link, read_link, write_link
 from cargohold.storage.referrers import Referrers
 from cargohold.storage.tags import Tags
 
@@ -79,6 +79,9 @@ class Manifests:
         there) also names every layer, so then the content must parse as a manifest: a layer
         must never be served, or deleted, as one.
         """
+        content = await self._revision_content(digest)
+        if content is not None:
+            return content
         try:
             await self.revisions.stat(digest)
             content = await self.blobs.get(digest)
@@ -91,6 +94,24 @@ class Manifests:
             except ManifestInvalid:
                 raise self._unknown(digest) from None
         return content
+
+    async def _revision_content(self, digest: Digest) -> bytes | None:
+        """The content of a manifest proven by its revision link, read together in one call."""
+        link, content = await self.blobs.driver.get_many(
+            [paths.revision_link(self.repository, digest), paths.blob_data(digest)]
+        )
+        return content if parse_link(link) == digest else None
+
+    async def get_tagged(self, tag: str) -> StoredManifest:
+        """The manifest ``tag`` points at, in two reads: the tag's link, then revision and content.
+
+        As ``get(tags.resolve(tag))``: a tag counts only if its manifest revision exists.
+        """
+        digest = await self.tags.current(tag)
+        content = await self._revision_content(digest) if digest is not None else None
+        if digest is None or content is None:
+            raise ManifestUnknown(f"manifest tagged {tag!r} unknown", {"tag": tag})
+        return StoredManifest(Descriptor(digest, len(content), stored_media_type(content)), content)
 
     async def stat(self, digest: Digest) -> Descriptor:
         content = await self._content(digest)

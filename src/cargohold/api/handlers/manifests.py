@@ -10,28 +10,25 @@ from cargohold.api.conditional import etag, none_match
 from cargohold.errors import ManifestInvalid, ManifestTooLarge, ManifestUnknown
 from cargohold.manifest import acceptable
 from cargohold.reference import Digest, is_digest, validate_tag
-from cargohold.storage.base import Repository
+from cargohold.storage.base import Repository, StoredManifest
 
 _READ_CHUNK = 64 * 1024
 
 
-async def _resolve(repo: Repository, reference: str) -> Digest:
-    """A digest reference parsed (DigestInvalid), or a tag resolved (TagInvalid, ManifestUnknown)."""
+async def _lookup(repo: Repository, reference: str) -> StoredManifest:
+    """The manifest by digest (DigestInvalid) or by tag (TagInvalid); ManifestUnknown."""
     if is_digest(reference):
-        return Digest.parse(reference)
-    return await repo.tags.resolve(validate_tag(reference))
+        return await repo.manifests.get(Digest.parse(reference))
+    return await repo.manifests.get_tagged(validate_tag(reference))
 
 
 async def get(request: web.Request) -> web.StreamResponse:
     """Serve the manifest byte-exact with its stored media type, if the client accepts it."""
     repo = context.repository(request)
-    digest = await _resolve(repo, context.match(request).reference)
-    content: bytes | None = None
-    if request.method == "HEAD":
-        desc = await repo.manifests.stat(digest)
-    else:
-        stored = await repo.manifests.get(digest)
-        desc, content = stored.descriptor, stored.content
+    # HEAD reads the content too: the media type is in it, and it is one small read.
+    stored = await _lookup(repo, context.match(request).reference)
+    desc, digest = stored.descriptor, stored.descriptor.digest
+    content = stored.content if request.method != "HEAD" else None
     if not acceptable(desc.media_type, request.headers.getall("Accept", [])):
         # As Distribution: an OCI manifest is "unknown" to a client that cannot accept it.
         raise ManifestUnknown(
