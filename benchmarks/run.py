@@ -174,6 +174,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, help="interleaved runs per server (default 3; quick 1)")
     parser.add_argument("--duration", type=float, help="seconds per small-request run (default 10)")
     parser.add_argument(
+        "--warmup", type=float, help="unmeasured seconds before each small-request run (default 3)"
+    )
+    parser.add_argument(
         "--cache",
         choices=["inmemory", "redis", "none"],
         help="blob descriptor cache of both servers (redis: a redis-server the harness starts)",
@@ -200,6 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = (QUICK if args.quick else FULL).with_overrides(
         runs=args.runs,
         small_duration=args.duration,
+        small_warmup=args.warmup,
         cache=None if args.cache is None else ("" if args.cache == "none" else args.cache),
         cargohold_workers=args.cargohold_workers,
     )

@@ -93,6 +93,15 @@ def blob_push_chunked(bench: Bench, target: Target, run: int) -> Sample:
 def _small(method: str, path: str, headers: dict[str, str] | None = None) -> RunFn:
     def run(bench: Bench, target: Target, index: int) -> Sample:
         resolved = path.format(seed=target.seeded, tag=SMALL_TAG, n=bench.settings.catalog_page)
+        if bench.settings.small_warmup > 0:
+            run_load(
+                target.url + resolved,
+                method,
+                headers or {},
+                duration=bench.settings.small_warmup,
+                connections=bench.settings.small_concurrency,
+                pinned=bench.pinned,
+            )
         result = run_load(
             target.url + resolved,
             method,

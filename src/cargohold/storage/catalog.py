@@ -88,7 +88,11 @@ async def _walk(
                 yield key
         wanted = [name for name in names if not name.startswith("_")]
         # One call lists every child of the page: a local driver answers in one hop.
-        firsts = await driver.list_pages([f"{directory}/{name}" for name in wanted], batch)
+        firsts = (
+            await driver.list_pages([f"{directory}/{name}" for name in wanted], batch)
+            if wanted
+            else []
+        )
         for name, listed in zip(wanted, firsts, strict=True):
             if listed is None:
                 continue  # removed since its parent was listed

@@ -171,16 +171,24 @@ class FilesystemDriver(StorageDriver):
         return await self._run(_fsops.stamps, [self._full(p) for p in paths])
 
     def _sorted_names(self, path: str, full: str) -> builtins.list[str]:
-        """The sorted child names of a directory, from the stamped cache when it is large."""
-        stamp = _fsops.directory_stamp(path, full)
+        """The sorted child names of a directory, from the stamped cache when it is large.
+
+        Only a directory already found large is stamped first, so small ones cost one scan.
+        """
         with self._listings_lock:
-            hit, names = self._listings.lookup(full, stamp)
-            started = self._listings.started()
-        if hit and names is not None:
-            return names
+            known = full in self._listings
+        stamp: Hashable = None
+        if known:
+            stamp = _fsops.directory_stamp(path, full)
+            with self._listings_lock:
+                hit, names = self._listings.lookup(full, stamp)
+            if hit and names is not None:
+                return names
+        started = self._listings.started()
         names = _fsops.list_names(path, full)
         if len(names) >= CACHED_LISTING_MIN:
             with self._listings_lock:
+                # Unstamped, the first large listing only marks the directory to stamp next time.
                 self._listings.store(full, stamp, names, started)
         return names
 

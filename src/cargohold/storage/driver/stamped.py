@@ -72,5 +72,8 @@ class StampedCache(Generic[K, V]):
         """Forget ``key``: this process changed what its value derives from."""
         self._records.pop(key, None)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._records
+
     def __len__(self) -> int:
         return len(self._records)
