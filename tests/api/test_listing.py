@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from cargohold.api.context import REGISTRY
+from cargohold.storage.registry import StorageRegistry
 from tests.api.conftest import MakeClient
 from tests.api.helpers import Client, assert_error, push_blob, push_image
 
@@ -149,3 +151,29 @@ async def test_catalog_maxentries(make_client: MakeClient) -> None:
     assert await resp.json() == {"repositories": ["alpha", "beta"]}
     assert next_link(resp.headers.get("Link")) == "/v2/_catalog?n=2&last=beta"
     await assert_error(await client.get("/v2/_catalog?n=3"), 400, "PAGINATION_NUMBER_INVALID")
+
+
+async def test_a_kept_tag_list_follows_new_tags(client: Client) -> None:
+    await push_image(client, "foo", "a", seed="a")
+    registry = client.app[REGISTRY]
+    assert isinstance(registry, StorageRegistry)
+    registry.tag_listings.settle = 0.0  # keep lists at once, as after two quiet seconds
+    for _ in range(3):
+        resp = await client.get("/v2/foo/tags/list")
+        assert await resp.json() == {"name": "foo", "tags": ["a"]}
+        assert resp.headers["Content-Type"] == "application/json; charset=utf-8"
+    await push_image(client, "foo", "b", seed="b")
+    for _ in range(2):
+        resp = await client.get("/v2/foo/tags/list")
+        assert await resp.json() == {"name": "foo", "tags": ["a", "b"]}
+    await client.delete(f"/v2/foo/manifests/{await tag_digest(client, 'a')}")
+    assert await (await client.get("/v2/foo/tags/list")).json() == {"name": "foo", "tags": ["b"]}
+
+
+async def tag_digest(client: Client, tag: str) -> str:
+    resp = await client.head(
+        f"/v2/foo/manifests/{tag}",
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+    )
+    assert resp.status == 200
+    return resp.headers["Docker-Content-Digest"]

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from cargohold.api import context
 from cargohold.api.context import ApiSettings
+from cargohold.api.handlers import tags
 from cargohold.api.health import health_middleware, install_health
 from cargohold.api.instrumentation import (
     close_tracing,
@@ -111,6 +112,7 @@ def create_app(config: Config, *, metrics: Metrics | None = None) -> web.Applica
     app[context.DRIVER] = driver
     app[context.CACHE] = cache
     app[context.REGISTRY] = registry
+    app[tags.BODIES] = tags.EncodedLists()
     if tracing is not None:
         app.cleanup_ctx.append(close_tracing(tracing))  # first in, so spans flush last
     app.cleanup_ctx.append(_close_storage)
