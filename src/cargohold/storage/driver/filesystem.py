@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from cargohold.errors import InvalidOffset, PathNotFound, StorageError
 from cargohold.storage.driver import _fsops
+from cargohold.storage.driver._batching import HopBatcher
 from cargohold.storage.driver._fsops import TEMP_PREFIX
 from cargohold.storage.driver.base import (
     READ_CHUNK_SIZE,
@@ -72,6 +73,7 @@ class FilesystemDriver(StorageDriver):
         # Sorted listings of large directories, shared by the pool's threads.
         self._listings: StampedCache[str, list[str]] = StampedCache(LISTING_CACHE_SIZE)
         self._listings_lock = threading.Lock()
+        self._batcher = HopBatcher(self._executor)
 
     def __repr__(self) -> str:
         return f"FilesystemDriver(rootdirectory={self.rootdirectory!r})"
@@ -81,6 +83,10 @@ class FilesystemDriver(StorageDriver):
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def _run_small(self, fn: Callable[..., T], *args: Any) -> T:
+        """``_run`` for quick metadata calls (stat, links, listings), batched with their peers."""
+        return await self._batcher.run(fn, *args)
 
     async def _run_owned(self, fn: Callable[..., T], release: Callable[[T], None], *args: Any) -> T:
         """``_run`` for calls that open a resource: if the caller is cancelled while the thread
@@ -103,11 +109,11 @@ class FilesystemDriver(StorageDriver):
 
     async def get_content(self, path: str) -> bytes:
         """Return the file's bytes; PathNotFound for a missing path or a directory."""
-        return await self._run(_fsops.get, path, self._full(path))
+        return await self._run_small(_fsops.get, path, self._full(path))
 
     async def get_many(self, paths: Sequence[str]) -> list[bytes | None]:
         """All the files in one executor hop: a tags list reads its links at local-disk speed."""
-        return await self._run(_fsops.get_many, [(p, self._full(p)) for p in paths])
+        return await self._run_small(_fsops.get_many, [(p, self._full(p)) for p in paths])
 
     async def put_content(self, path: str, content: bytes) -> None:
         """Atomically replace ``path`` (temp file, fsync, rename), creating parents."""
@@ -133,11 +139,11 @@ class FilesystemDriver(StorageDriver):
 
     async def stat(self, path: str) -> FileInfo:
         """Return size (0 for directories), mtime and kind; PathNotFound if absent."""
-        return await self._run(_fsops.stat, path, self._full(path))
+        return await self._run_small(_fsops.stat, path, self._full(path))
 
     async def list(self, path: str) -> list[str]:
         """Return the sorted full paths of the direct children; PathNotFound for a file."""
-        names = await self._run(self._sorted_names, path, self._full(path))
+        names = await self._run_small(self._sorted_names, path, self._full(path))
         return [f"{path}/{name}" for name in names]
 
     async def list_page(
@@ -145,7 +151,7 @@ class FilesystemDriver(StorageDriver):
     ) -> builtins.list[str]:
         """Children after ``start_after`` from the cached listing: a catalog page of a large
         ``repositories/`` costs a stat and a bisect, not a scan of every repository."""
-        names = await self._run(self._sorted_names, path, self._full(path))
+        names = await self._run_small(self._sorted_names, path, self._full(path))
         return _page(path, names, start_after, limit)
 
     async def list_pages(
@@ -164,11 +170,11 @@ class FilesystemDriver(StorageDriver):
                     out.append(_page(path, names, "", limit))
             return out
 
-        return await self._run(pages)
+        return await self._run_small(pages)
 
     async def stamps(self, paths: Sequence[str]) -> builtins.list[Hashable] | None:
         """Inode and mtime of each directory, in one hop: adding or removing an entry changes it."""
-        return await self._run(_fsops.stamps, [self._full(p) for p in paths])
+        return await self._run_small(_fsops.stamps, [self._full(p) for p in paths])
 
     def _sorted_names(self, path: str, full: str) -> builtins.list[str]:
         """The sorted child names of a directory, from the stamped cache when it is large.
