@@ -12,14 +12,16 @@ from typing import Any
 
 import pytest
 import structlog
+from aiohttp import web
+from aiohttp.typedefs import Handler
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from yarl import URL
 
 from cargohold.api import app as app_module
-from cargohold.api import context
-from cargohold.api.instrumentation import ROUTE_NAMES
+from cargohold.api import context, instrumentation
+from cargohold.api.instrumentation import ROUTE_NAMES, request_middleware
 from cargohold.config import AccessLogConfig, LogConfig
 from cargohold.errors import StorageError
 from cargohold.logging import ACCESS_LOGGER, configure_logging
@@ -30,6 +32,36 @@ from tests.api.conftest import MakeClient
 from tests.api.helpers import Client, push_blob, push_image, sha256
 
 REQUESTS = "registry_http_requests_total"
+
+
+@web.middleware
+async def passthrough(request: web.Request, handler: Handler) -> web.StreamResponse:
+    return await handler(request)
+
+
+@pytest.fixture(params=["layered", "merged"])
+def make_client(
+    request: pytest.FixtureRequest, make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> MakeClient:
+    """Every test twice: with create_app's middleware list as it is, and with the one combined
+    ``request_middleware`` doing the request id, tracing, observing and error mapping."""
+    if request.param == "merged":
+        untraced = request_middleware(None)
+
+        @web.middleware
+        async def observe_unless_traced(
+            request: web.Request, handler: Handler
+        ) -> web.StreamResponse:
+            # Tracing on: the traced combined middleware ran first and did everything already.
+            if context.REQUEST_ID in request:
+                return await handler(request)
+            return await untraced(request, handler)
+
+        monkeypatch.setattr(app_module, "request_id_middleware", passthrough)
+        monkeypatch.setattr(app_module, "tracing_middleware", request_middleware)
+        monkeypatch.setattr(app_module, "observe_middleware", observe_unless_traced)
+        monkeypatch.setattr(app_module, "error_middleware", passthrough)
+    return make_client
 
 
 def local(location: str) -> str:
@@ -322,3 +354,59 @@ async def test_requests_and_storage_calls_become_spans(
     assert {s.attributes["storage.driver"] for s in storage if s.attributes} == {"inmemory"}
     [entry] = access_entries(log_lines)
     assert entry["trace_id"] == trace_id
+
+
+async def test_counts_stay_right_past_the_label_cache(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Client-chosen methods cannot grow the cache of labelled children without bound."""
+    monkeypatch.setattr(instrumentation, "_MAX_CACHED_ROUTES", 1)
+    for method in ("GET", "OPTIONS", "PUT", "GET", "OPTIONS", "PUT"):
+        await client.request(method, "/v2/")
+    sample = metrics_of(client).registry.get_sample_value
+    assert sample(REQUESTS, {"handler": "base", "code": "200", "method": "GET"}) == 2
+    assert sample(REQUESTS, {"handler": "base", "code": "405", "method": "OPTIONS"}) == 2
+    assert sample(REQUESTS, {"handler": "base", "code": "405", "method": "PUT"}) == 2
+    duration = "registry_http_request_duration_seconds_count"
+    assert sample(duration, {"handler": "base", "method": "PUT"}) == 2
+
+
+async def test_access_lines_written_directly_keep_their_fields(
+    make_client: MakeClient, log_lines: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With cargohold's handler alone on the root logger, the line skips ``logging``."""
+    monkeypatch.setattr(logging.getLogger(ACCESS_LOGGER), "info", None)  # must not be called
+    root = logging.getLogger()
+    others = [h for h in root.handlers if h.get_name() != "cargohold"]
+    for handler in others:
+        root.removeHandler(handler)
+    try:
+        client = await make_client()
+        resp = await client.head("/v2/foo/manifests/v1", headers={"User-Agent": "probe/1"})
+        assert resp.status == 404
+        await eventually(lambda: len(access_entries(log_lines)) == 1)
+    finally:
+        for handler in others:
+            root.addHandler(handler)
+    [entry] = access_entries(log_lines)
+    assert list(entry) == [
+        "time",
+        "level",
+        "msg",
+        "request_id",
+        "method",
+        "path",
+        "route",
+        "repository",
+        "status",
+        "bytes",
+        "request_bytes",
+        "duration",
+        "remote",
+        "user_agent",
+        "logger",
+    ]
+    assert entry["msg"] == '127.0.0.1 "HEAD /v2/foo/manifests/v1 HTTP/1.1" 404 0'
+    assert entry["request_id"] == resp.headers["X-Request-Id"]
+    assert (entry["route"], entry["repository"], entry["status"]) == ("manifest", "foo", 404)
+    assert entry["user_agent"] == "probe/1"

@@ -1,11 +1,14 @@
 """Per-request observation: Prometheus HTTP and blob metrics, the access log, log context, spans.
 
-:func:`observe_middleware` sits just inside the request-id middleware. It binds ``request_id``
-into the log context (so every line of the request carries it), sends the response itself
-(prepare and EOF) so that latency and sizes include the body, then records
-``registry_http_*{handler,...}`` under Distribution's route names, the blob upload/byte counters,
-and writes one access log line. :func:`tracing_middleware` exists only when ``OTEL_*`` asks for
-tracing and wraps each request in a SERVER span continuing the caller's ``traceparent``.
+Observing a request binds ``request_id`` into the log context (so every line of the request
+carries it), sends the response itself (prepare and EOF) so that latency and sizes include the
+body, then records ``registry_http_*{handler,...}`` under Distribution's route names and the
+blob upload/byte counters, and writes one access log line.
+
+:func:`request_middleware` does everything in one layer: request id, a SERVER span continuing
+the caller's ``traceparent`` when ``OTEL_*`` asks for tracing, observation, and mapping handler
+errors to responses. The layered chain it replaces (request id, :func:`tracing_middleware`,
+:func:`observe_middleware`, error mapping) behaves the same, one coroutine per layer.
 """
 
 from __future__ import annotations
@@ -13,17 +16,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Final
 
-import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+from prometheus_client import Counter
+from structlog.contextvars import bind_contextvars, reset_contextvars
 
 from cargohold.api import context, routes
 from cargohold.api.context import Kind
-from cargohold.logging import ACCESS_LOGGER
-from cargohold.metrics import BlobMetrics, Metrics
+from cargohold.api.middleware import assign_request_id, map_error
+from cargohold.logging import ACCESS_LOGGER, log_access
+from cargohold.metrics import BlobMetrics, HTTPMetrics, Metrics
 
 if TYPE_CHECKING:
     from cargohold.tracing import Tracing
@@ -34,11 +40,12 @@ __all__ = [
     "close_tracing",
     "observe_middleware",
     "remember_response",
+    "request_middleware",
     "route_kind",
     "tracing_middleware",
 ]
 
-access_log = logging.getLogger(ACCESS_LOGGER)
+_access_log = logging.getLogger(ACCESS_LOGGER)
 
 #: Distribution's route names as go-metrics labels them (``blob-upload`` -> ``blob_upload``).
 ROUTE_NAMES: Final[Mapping[Kind, str]] = {
@@ -115,67 +122,150 @@ def _record_blob(
         blob.uploads_completed.inc()
 
 
+class _RouteMetrics:
+    """The labelled children of one (route, method): ``labels()`` is too slow to call per request."""
+
+    __slots__ = ("_by_status", "_http", "duration", "in_flight", "request_size", "response_size")
+
+    def __init__(self, http: HTTPMetrics, route: str, method: str) -> None:
+        self.in_flight = http.in_flight.labels(route)
+        self.duration = http.duration.labels(route, method)
+        self.request_size = http.request_size.labels(route)
+        self.response_size = http.response_size.labels(route)
+        self._http = (http.requests, route, method)
+        self._by_status: dict[int, Counter] = {}
+
+    def requests(self, status: int) -> Counter:
+        """``registry_http_requests_total{handler,code,method}`` for ``status``."""
+        child = self._by_status.get(status)
+        if child is None:
+            requests, route, method = self._http
+            child = self._by_status[status] = requests.labels(route, str(status), method)
+        return child
+
+
+# Children per Metrics object (one per app), dropped with it. Methods are client-chosen, so each
+# cache is bounded; past the bound a request labels its metrics the slow way, as before.
+_ROUTE_METRICS: weakref.WeakKeyDictionary[Metrics, dict[tuple[Kind, str], _RouteMetrics]] = (
+    weakref.WeakKeyDictionary()
+)
+_MAX_CACHED_ROUTES = 256
+
+
+def _route_metrics(metrics: Metrics, kind: Kind, route: str, method: str) -> _RouteMetrics:
+    cache = _ROUTE_METRICS.get(metrics)
+    if cache is None:
+        cache = _ROUTE_METRICS.setdefault(metrics, {})
+    found = cache.get((kind, method))
+    if found is None:
+        found = _RouteMetrics(metrics.http, route, method)
+        if len(cache) < _MAX_CACHED_ROUTES:
+            cache[kind, method] = found
+    return found
+
+
 @web.middleware
 async def observe_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Measure, log and count one request; the response is fully sent when this returns."""
+    return await _observe(request, handler, map_errors=False)
+
+
+def request_middleware(tracing: Tracing | None = None) -> Middleware:
+    """One layer doing what ``request_id``, ``tracing`` (when on), ``observe`` and ``error``
+    middlewares do in that order: the per-request work in one coroutine instead of four."""
+    if tracing is None:
+
+        @web.middleware
+        async def handle(request: web.Request, handler: Handler) -> web.StreamResponse:
+            assign_request_id(request)
+            return await _observe(request, handler, map_errors=True)
+
+        return handle
+
+    @web.middleware
+    async def traced(request: web.Request, handler: Handler) -> web.StreamResponse:
+        assign_request_id(request)
+        return await _traced(tracing, request, handler, map_errors=True)
+
+    return traced
+
+
+async def _observe(
+    request: web.Request, handler: Handler, *, map_errors: bool
+) -> web.StreamResponse:
+    """Run ``handler`` (mapping its errors to responses if asked), send, then count and log."""
     kind = route_kind(request)
-    route = ROUTE_NAMES[kind] if kind is not None else None
-    metrics: Metrics = request.app[context.METRICS]
-    in_flight = metrics.http.in_flight.labels(route) if route is not None else None
-    if in_flight is not None:
-        in_flight.inc()
+    metrics = request.app[context.METRICS]
+    observed: _RouteMetrics | None = None
+    route: str | None = None
+    if kind is not None:
+        route = ROUTE_NAMES[kind]
+        observed = _route_metrics(metrics, kind, route, request.method)
+        observed.in_flight.inc()
     started = time.perf_counter()
     status, sent, failure = 500, 0, ""
-    with structlog.contextvars.bound_contextvars(request_id=context.request_id(request)):
+    # Bound so every line logged meanwhile carries the id. aiohttp gives each request its own
+    # task (a copy of the context); resetting anyway is cheap and right for any other caller.
+    tokens = bind_contextvars(request_id=context.request_id(request))
+    try:
         try:
-            try:
+            if map_errors:
+                try:
+                    response = await handler(request)
+                except web.HTTPException:
+                    raise
+                except Exception as exc:
+                    response = map_error(request, exc)
+            else:
                 response = await handler(request)
-            except web.HTTPException as exc:
-                # aiohttp sends raised HTTP exceptions itself; returning one is deprecated.
-                status, sent = exc.status, _body_bytes(request, exc)
-                raise
-            status = response.status
-            # Sent here, not by aiohttp after we return, so latency and size include the body.
-            await response.prepare(request)
-            await response.write_eof()
-            sent = _body_bytes(request, response)
-            return response
-        except asyncio.CancelledError:
-            status, failure = CLIENT_CLOSED, "client closed the connection"
+        except web.HTTPException as exc:
+            # aiohttp sends raised HTTP exceptions itself; returning one is deprecated.
+            status, sent = exc.status, _body_bytes(request, exc)
             raise
-        except web.HTTPException:
-            raise
-        except BaseException as exc:
-            prepared = request.get(_PREPARED)
-            status = prepared.status if prepared is not None else status
-            failure = f"{type(exc).__name__}: {exc}"
-            raise
-        finally:
-            elapsed = time.perf_counter() - started
-            if in_flight is not None:
-                in_flight.dec()
-            if route is not None:
-                received = request.content.total_bytes
-                metrics.http.requests.labels(route, str(status), request.method).inc()
-                metrics.http.duration.labels(route, request.method).observe(elapsed)
-                metrics.http.request_size.labels(route).observe(received)
-                metrics.http.response_size.labels(route).observe(sent)
+        status = response.status
+        # Sent here, not by aiohttp after we return, so latency and size include the body.
+        await response.prepare(request)
+        await response.write_eof()
+        sent = _body_bytes(request, response)
+        return response
+    except asyncio.CancelledError:
+        status, failure = CLIENT_CLOSED, "client closed the connection"
+        raise
+    except web.HTTPException:
+        raise
+    except BaseException as exc:
+        prepared = request.get(_PREPARED)
+        status = prepared.status if prepared is not None else status
+        failure = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        elapsed = time.perf_counter() - started
+        try:
+            if observed is not None:
+                observed.in_flight.dec()
+                observed.requests(status).inc()
+                observed.duration.observe(elapsed)
+                observed.request_size.observe(request.content.total_bytes)
+                observed.response_size.observe(sent)
                 _record_blob(metrics.blob, kind, request, status, sent)
-            _access(request, route, status, sent, elapsed, failure)
+            if _access_log.isEnabledFor(logging.INFO):
+                _access(request, route, status, sent, elapsed, failure)
+        finally:
+            reset_contextvars(**tokens)
 
 
 def _access(
     request: web.Request, route: str | None, status: int, sent: int, elapsed: float, failure: str
 ) -> None:
     """One line per request: a combined-log-like message plus the same facts as fields."""
-    if not access_log.isEnabledFor(logging.INFO):
-        return
     match = request.get(context.MATCH)
-    version = f"{request.version.major}.{request.version.minor}"
     # The path without its query: query strings are the one place a client might put a token.
     path = request.rel_url.raw_path
+    version = request.version
+    remote = request.remote
+    method = request.method
     fields: dict[str, object] = {
-        "method": request.method,
+        "method": method,
         "path": path,
         "route": route,
         "repository": (match.name or None) if match is not None else None,
@@ -183,20 +273,15 @@ def _access(
         "bytes": sent,
         "request_bytes": request.content.total_bytes,
         "duration": round(elapsed, 6),
-        "remote": request.remote,
+        "remote": remote,
         "user_agent": request.headers.get("User-Agent", ""),
     }
     if failure:
         fields["error"] = failure
-    access_log.info(
+    log_access(
         '%s "%s %s HTTP/%s" %d %d',
-        request.remote,
-        request.method,
-        path,
-        version,
-        status,
-        sent,
-        extra=fields,
+        (remote, method, path, f"{version.major}.{version.minor}", status, sent),
+        fields,
     )
 
 
@@ -205,27 +290,40 @@ def tracing_middleware(tracing: Tracing) -> Middleware:
 
     @web.middleware
     async def trace(request: web.Request, handler: Handler) -> web.StreamResponse:
-        kind = route_kind(request)
-        template = ROUTE_TEMPLATES[kind] if kind is not None else None
-        attributes = {
-            "http.request.method": request.method,
-            "url.path": request.rel_url.raw_path,
-            "http.route": template or "",
-            "user_agent.original": request.headers.get("User-Agent", ""),
-            "cargohold.request_id": context.request_id(request),
-        }
-        name = f"{request.method} {template}" if template else request.method
-        with tracing.server_span(name, request.headers, attributes) as span:
-            with structlog.contextvars.bound_contextvars(trace_id=tracing.trace_id(span)):
-                try:
-                    response = await handler(request)
-                except web.HTTPException as exc:
-                    tracing.response_status(span, exc.status)
-                    raise
-            tracing.response_status(span, response.status)
-            return response
+        return await _traced(tracing, request, handler, map_errors=None)
 
     return trace
+
+
+async def _traced(
+    tracing: Tracing, request: web.Request, handler: Handler, *, map_errors: bool | None
+) -> web.StreamResponse:
+    """``handler`` in a SERVER span; observed too (mapping errors or not) unless ``map_errors``
+    is None, when an inner middleware observes."""
+    kind = route_kind(request)
+    template = ROUTE_TEMPLATES[kind] if kind is not None else None
+    attributes = {
+        "http.request.method": request.method,
+        "url.path": request.rel_url.raw_path,
+        "http.route": template or "",
+        "user_agent.original": request.headers.get("User-Agent", ""),
+        "cargohold.request_id": context.request_id(request),
+    }
+    name = f"{request.method} {template}" if template else request.method
+    with tracing.server_span(name, request.headers, attributes) as span:
+        tokens = bind_contextvars(trace_id=tracing.trace_id(span))
+        try:
+            if map_errors is None:
+                response = await handler(request)
+            else:
+                response = await _observe(request, handler, map_errors=map_errors)
+        except web.HTTPException as exc:
+            tracing.response_status(span, exc.status)
+            raise
+        finally:
+            reset_contextvars(**tokens)
+        tracing.response_status(span, response.status)
+        return response
 
 
 def close_tracing(tracing: Tracing) -> Callable[[web.Application], AsyncIterator[None]]:
