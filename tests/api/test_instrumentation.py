@@ -12,8 +12,6 @@ from typing import Any
 
 import pytest
 import structlog
-from aiohttp import web
-from aiohttp.typedefs import Handler
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -21,7 +19,7 @@ from yarl import URL
 
 from cargohold.api import app as app_module
 from cargohold.api import context, instrumentation
-from cargohold.api.instrumentation import ROUTE_NAMES, request_middleware
+from cargohold.api.instrumentation import ROUTE_NAMES
 from cargohold.config import AccessLogConfig, LogConfig
 from cargohold.errors import StorageError
 from cargohold.logging import ACCESS_LOGGER, configure_logging
@@ -32,36 +30,6 @@ from tests.api.conftest import MakeClient
 from tests.api.helpers import Client, push_blob, push_image, sha256
 
 REQUESTS = "registry_http_requests_total"
-
-
-@web.middleware
-async def passthrough(request: web.Request, handler: Handler) -> web.StreamResponse:
-    return await handler(request)
-
-
-@pytest.fixture(params=["layered", "merged"])
-def make_client(
-    request: pytest.FixtureRequest, make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
-) -> MakeClient:
-    """Every test twice: with create_app's middleware list as it is, and with the one combined
-    ``request_middleware`` doing the request id, tracing, observing and error mapping."""
-    if request.param == "merged":
-        untraced = request_middleware(None)
-
-        @web.middleware
-        async def observe_unless_traced(
-            request: web.Request, handler: Handler
-        ) -> web.StreamResponse:
-            # Tracing on: the traced combined middleware ran first and did everything already.
-            if context.REQUEST_ID in request:
-                return await handler(request)
-            return await untraced(request, handler)
-
-        monkeypatch.setattr(app_module, "request_id_middleware", passthrough)
-        monkeypatch.setattr(app_module, "tracing_middleware", request_middleware)
-        monkeypatch.setattr(app_module, "observe_middleware", observe_unless_traced)
-        monkeypatch.setattr(app_module, "error_middleware", passthrough)
-    return make_client
 
 
 def local(location: str) -> str:
@@ -410,3 +378,22 @@ async def test_access_lines_written_directly_keep_their_fields(
     assert entry["request_id"] == resp.headers["X-Request-Id"]
     assert (entry["route"], entry["repository"], entry["status"]) == ("manifest", "foo", 404)
     assert entry["user_agent"] == "probe/1"
+
+
+async def test_refusals_of_inner_middleware_are_observed(
+    make_client: MakeClient, log_lines: io.StringIO
+) -> None:
+    """The request middleware is outermost: the read-only guard's refusal is mapped, counted
+    and logged under the request's id like any handler error."""
+    client = await make_client(storage={"maintenance": {"readonly": {"enabled": True}}})
+    resp = await client.post("/v2/foo/blobs/uploads/", headers={"X-Request-Id": "ro-1"})
+    assert resp.status == 405
+    assert resp.headers["X-Request-Id"] == "ro-1"
+    assert (await resp.json())["errors"][0]["code"] == "UNSUPPORTED"
+    sample = metrics_of(client).registry.get_sample_value
+    await eventually(
+        lambda: sample(REQUESTS, {"handler": "blob_upload", "code": "405", "method": "POST"}) == 1
+    )
+    assert metrics_of(client).total("registry_blob_uploads_failed_total") == 1
+    [entry] = access_entries(log_lines)
+    assert (entry["request_id"], entry["route"], entry["status"]) == ("ro-1", "blob_upload", 405)

@@ -2,7 +2,8 @@
 
 Everything the handlers use (driver, cache, registry, settings) is created here and stored
 under typed ``web.AppKey``s; nothing lives at module level. The driver and cache are closed in
-the application's cleanup context.
+the application's cleanup context. Middleware, outermost first: the combined request middleware
+(request id, span, metrics and access log, error mapping), the health gate, the read-only guard.
 """
 
 from __future__ import annotations
@@ -15,18 +16,8 @@ from cargohold.api import context
 from cargohold.api.context import ApiSettings
 from cargohold.api.handlers import tags
 from cargohold.api.health import health_middleware, install_health
-from cargohold.api.instrumentation import (
-    close_tracing,
-    observe_middleware,
-    remember_response,
-    tracing_middleware,
-)
-from cargohold.api.middleware import (
-    add_common_headers,
-    error_middleware,
-    read_only_middleware,
-    request_id_middleware,
-)
+from cargohold.api.instrumentation import close_tracing, remember_response, request_middleware
+from cargohold.api.middleware import add_common_headers, read_only_middleware
 from cargohold.api.routes import add_routes
 from cargohold.config import Config
 from cargohold.metrics import Metrics
@@ -98,10 +89,7 @@ def create_app(config: Config, *, metrics: Metrics | None = None) -> web.Applica
     )
     app = web.Application(
         middlewares=[
-            request_id_middleware,
-            *([tracing_middleware(tracing)] if tracing is not None else []),
-            observe_middleware,
-            error_middleware,
+            request_middleware(tracing),
             health_middleware,
             read_only_middleware,
         ],

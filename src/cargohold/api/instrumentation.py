@@ -1,14 +1,13 @@
 """Per-request observation: Prometheus HTTP and blob metrics, the access log, log context, spans.
 
+:func:`request_middleware`, the application's outermost middleware, does the per-request work
+in one layer, in this order: assign the request id; open a SERVER span continuing the caller's
+``traceparent`` when ``OTEL_*`` asks for tracing; observe; map handler errors to responses.
+
 Observing a request binds ``request_id`` into the log context (so every line of the request
 carries it), sends the response itself (prepare and EOF) so that latency and sizes include the
 body, then records ``registry_http_*{handler,...}`` under Distribution's route names and the
 blob upload/byte counters, and writes one access log line.
-
-:func:`request_middleware` does everything in one layer: request id, a SERVER span continuing
-the caller's ``traceparent`` when ``OTEL_*`` asks for tracing, observation, and mapping handler
-errors to responses. The layered chain it replaces (request id, :func:`tracing_middleware`,
-:func:`observe_middleware`, error mapping) behaves the same, one coroutine per layer.
 """
 
 from __future__ import annotations
@@ -38,11 +37,9 @@ __all__ = [
     "ROUTE_NAMES",
     "ROUTE_TEMPLATES",
     "close_tracing",
-    "observe_middleware",
     "remember_response",
     "request_middleware",
     "route_kind",
-    "tracing_middleware",
 ]
 
 _access_log = logging.getLogger(ACCESS_LOGGER)
@@ -164,36 +161,30 @@ def _route_metrics(metrics: Metrics, kind: Kind, route: str, method: str) -> _Ro
     return found
 
 
-@web.middleware
-async def observe_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Measure, log and count one request; the response is fully sent when this returns."""
-    return await _observe(request, handler, map_errors=False)
-
-
 def request_middleware(tracing: Tracing | None = None) -> Middleware:
-    """One layer doing what ``request_id``, ``tracing`` (when on), ``observe`` and ``error``
-    middlewares do in that order: the per-request work in one coroutine instead of four."""
+    """The outermost middleware: request id, a span (if ``tracing``), observation, error mapping.
+
+    The response is fully sent when it returns; one coroutine per request, not one per step.
+    """
     if tracing is None:
 
         @web.middleware
         async def handle(request: web.Request, handler: Handler) -> web.StreamResponse:
             assign_request_id(request)
-            return await _observe(request, handler, map_errors=True)
+            return await _observe(request, handler)
 
         return handle
 
     @web.middleware
     async def traced(request: web.Request, handler: Handler) -> web.StreamResponse:
         assign_request_id(request)
-        return await _traced(tracing, request, handler, map_errors=True)
+        return await _traced(tracing, request, handler)
 
     return traced
 
 
-async def _observe(
-    request: web.Request, handler: Handler, *, map_errors: bool
-) -> web.StreamResponse:
-    """Run ``handler`` (mapping its errors to responses if asked), send, then count and log."""
+async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Run ``handler`` (its errors mapped to responses), send the response, then count and log."""
     kind = route_kind(request)
     metrics = request.app[context.METRICS]
     observed: _RouteMetrics | None = None
@@ -209,19 +200,14 @@ async def _observe(
     tokens = bind_contextvars(request_id=context.request_id(request))
     try:
         try:
-            if map_errors:
-                try:
-                    response = await handler(request)
-                except web.HTTPException:
-                    raise
-                except Exception as exc:
-                    response = map_error(request, exc)
-            else:
-                response = await handler(request)
+            response = await handler(request)
         except web.HTTPException as exc:
             # aiohttp sends raised HTTP exceptions itself; returning one is deprecated.
             status, sent = exc.status, _body_bytes(request, exc)
             raise
+        except Exception as exc:
+            # Re-raised when bytes already went out; the outer handlers then record the failure.
+            response = map_error(request, exc)
         status = response.status
         # Sent here, not by aiohttp after we return, so latency and size include the body.
         await response.prepare(request)
@@ -285,21 +271,8 @@ def _access(
     )
 
 
-def tracing_middleware(tracing: Tracing) -> Middleware:
-    """A SERVER span per request named ``METHOD /v2/{name}/...``; its trace id joins the logs."""
-
-    @web.middleware
-    async def trace(request: web.Request, handler: Handler) -> web.StreamResponse:
-        return await _traced(tracing, request, handler, map_errors=None)
-
-    return trace
-
-
-async def _traced(
-    tracing: Tracing, request: web.Request, handler: Handler, *, map_errors: bool | None
-) -> web.StreamResponse:
-    """``handler`` in a SERVER span; observed too (mapping errors or not) unless ``map_errors``
-    is None, when an inner middleware observes."""
+async def _traced(tracing: Tracing, request: web.Request, handler: Handler) -> web.StreamResponse:
+    """:func:`_observe` in a SERVER span ``METHOD /v2/{name}/...`` whose trace id joins the logs."""
     kind = route_kind(request)
     template = ROUTE_TEMPLATES[kind] if kind is not None else None
     attributes = {
@@ -313,10 +286,7 @@ async def _traced(
     with tracing.server_span(name, request.headers, attributes) as span:
         tokens = bind_contextvars(trace_id=tracing.trace_id(span))
         try:
-            if map_errors is None:
-                response = await handler(request)
-            else:
-                response = await _observe(request, handler, map_errors=map_errors)
+            response = await _observe(request, handler)
         except web.HTTPException as exc:
             tracing.response_status(span, exc.status)
             raise

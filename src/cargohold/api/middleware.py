@@ -1,9 +1,9 @@
-"""Single-purpose middleware and the response-prepare hook shared by every response.
+"""Request ids, error mapping, the read-only guard and the response-prepare hook.
 
-Order (outermost first): request id, error mapping, read-only guard. Common headers are added
-in ``on_response_prepare`` so they also reach streamed responses and aiohttp's own errors.
-:func:`assign_request_id` and :func:`map_error` are the same steps as plain functions, for the
-instrumentation's single combined middleware (one layer instead of three on every request).
+:func:`assign_request_id` and :func:`map_error` are steps of the combined
+:func:`cargohold.api.instrumentation.request_middleware` (outermost), which runs before the
+health gate and :func:`read_only_middleware`. Common headers are added in
+``on_response_prepare`` so they also reach streamed responses and aiohttp's own errors.
 """
 
 from __future__ import annotations
@@ -60,18 +60,14 @@ os.register_at_fork(after_in_child=new_request_id.reseed)
 
 
 def assign_request_id(request: web.Request) -> str:
-    """Adopt a well-formed ``X-Request-Id`` or generate one, store it on ``request``, return it."""
+    """Adopt a well-formed ``X-Request-Id`` or generate one, store it on ``request``, return it.
+
+    The prepare hook (:func:`add_common_headers`) echoes it.
+    """
     incoming = request.headers.get(REQUEST_ID_HEADER)
     rid = incoming if incoming and _REQUEST_ID_RE.fullmatch(incoming) else new_request_id()
     request[context.REQUEST_ID] = rid
     return rid
-
-
-@web.middleware
-async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Adopt a well-formed ``X-Request-Id`` or generate one; the prepare hook echoes it."""
-    assign_request_id(request)
-    return await handler(request)
 
 
 def map_error(request: web.Request, exc: Exception) -> web.Response:
@@ -87,17 +83,6 @@ def map_error(request: web.Request, exc: Exception) -> web.Response:
             return response
         # A storage failure's message names internals (paths, drivers): log it, don't send it.
     return _internal_error(request, exc)
-
-
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Render domain errors through the errcode table; anything else is a logged 500 UNKNOWN."""
-    try:
-        return await handler(request)
-    except web.HTTPException:
-        raise
-    except Exception as exc:
-        return map_error(request, exc)
 
 
 def _internal_error(request: web.Request, exc: Exception) -> web.Response:
