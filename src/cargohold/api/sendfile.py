@@ -83,6 +83,8 @@ class SendfileResponse(web.StreamResponse):
         self._count = count
         self._write_timeout = write_timeout
         self.content_length = count
+        # The read-ahead still running in a thread, if any: the file closes only after it.
+        self._reading: asyncio.Future[bytes] | None = None
 
     async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
         try:
@@ -93,7 +95,11 @@ class SendfileResponse(web.StreamResponse):
             await super().write_eof()
             return writer
         finally:
-            close_file(self._fobj)
+            reading, fobj = self._reading, self._fobj
+            if reading is None or reading.done():
+                close_file(fobj)
+            else:
+                reading.add_done_callback(lambda _: close_file(fobj))
 
     async def _send(self, request: web.BaseRequest, writer: AbstractStreamWriter) -> None:
         loop = asyncio.get_running_loop()
@@ -129,12 +135,23 @@ class SendfileResponse(web.StreamResponse):
         remaining: int,
     ) -> None:
         fd = self._fobj.fileno()
+        loop = asyncio.get_running_loop()
+        # One read ahead: the next chunk is read in a thread while this one is written, so on
+        # two cores the file copy and the socket copy overlap.
+        self._reading = loop.run_in_executor(
+            None, os.pread, fd, min(READ_CHUNK_SIZE, remaining), offset
+        )
         while remaining > 0:
-            chunk = await asyncio.to_thread(os.pread, fd, min(READ_CHUNK_SIZE, remaining), offset)
+            # Shielded: a cancelled request leaves the read running, and the file open until it ends.
+            chunk = await asyncio.shield(self._reading)
             if not chunk:
                 # The file shrank under us: the client would wait for bytes that never come.
                 raise ConnectionResetError("blob truncated while sending")
-            await within(transport, self._write_timeout, writer.write(chunk))
             offset += len(chunk)
             remaining -= len(chunk)
+            if remaining > 0:
+                self._reading = loop.run_in_executor(
+                    None, os.pread, fd, min(READ_CHUNK_SIZE, remaining), offset
+                )
+            await within(transport, self._write_timeout, writer.write(chunk))
         await within(transport, self._write_timeout, writer.drain())
