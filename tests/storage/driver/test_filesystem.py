@@ -305,3 +305,30 @@ async def test_a_listing_is_not_kept_before_its_stamp_settles(
     for _ in range(3):
         assert len(await fs.list("/big")) == 300
     assert scans == 3  # the default settle time has not passed: every listing scans
+
+
+async def test_move_makes_the_content_durable_before_publishing_it(
+    fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await fs.put_content("/uploads/id/data", b"blob bytes")
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append(f"fsync {os.readlink(f'/proc/self/fd/{fd}')}")
+        real_fsync(fd)
+
+    def replace(src: str, dst: str) -> None:
+        events.append("rename")
+        real_replace(src, dst)
+
+    # _fsops calls these through the os module.
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    await fs.move("/uploads/id/data", "/blobs/ab/data")
+    assert events == [
+        f"fsync {fs.rootdirectory}/uploads/id/data",
+        "rename",
+        f"fsync {fs.rootdirectory}/blobs/ab",
+    ]
+    assert await fs.get_content("/blobs/ab/data") == b"blob bytes"

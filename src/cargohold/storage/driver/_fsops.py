@@ -63,6 +63,15 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+def _fsync_file(full: str) -> None:
+    """Persist a file's content and size (any descriptor of it will do)."""
+    fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _fsync_dir(directory: str) -> None:
     """Persist a directory's entries so a rename survives power loss, not only a crash."""
     try:
@@ -266,9 +275,13 @@ def scan(path: str, full: str, strict: bool) -> list[FileInfo]:
 
 
 def move(source: str, full_source: str, dest: str, full_dest: str) -> None:
-    """Rename ``full_source`` over ``full_dest``, creating parents, then fsync the parent."""
+    """Fsync ``full_source``, rename it over ``full_dest`` (creating parents), fsync the parent.
+
+    The content is made durable before the rename publishes it: a blob adopted from an upload
+    must not come back empty or short after a power loss while its links survive.
+    """
     with translated(source):
-        os.lstat(full_source)
+        _fsync_file(full_source)
     parent = os.path.dirname(full_dest)
 
     def rename() -> None:

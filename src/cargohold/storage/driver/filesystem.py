@@ -199,7 +199,8 @@ class FilesystemDriver(StorageDriver):
         return names
 
     async def move(self, source: str, dest: str) -> None:
-        """Atomically rename ``source`` over ``dest``, creating parents; PathNotFound."""
+        """Durably and atomically rename ``source`` over ``dest`` (fsync, rename, fsync of the
+        parent), creating parents; PathNotFound."""
         await self._run(_fsops.move, source, self._full(source), dest, self._full(dest))
 
     async def delete(self, path: str) -> None:
