@@ -17,6 +17,7 @@ from collections.abc import Callable, Hashable, Iterator
 from typing import TypeVar
 
 from cargohold.errors import CargoholdError, InvalidPath, PathNotFound, StorageError
+from cargohold.storage.driver._writeback import start_writeback
 from cargohold.storage.driver.base import FileInfo
 
 T = TypeVar("T")
@@ -203,6 +204,8 @@ def flush(path: str, fd: int, data: bytes, close: bool, fsync: bool) -> None:
             write_all(fd, data)
             if fsync:
                 os.fsync(fd)
+            else:
+                start_writeback(fd, len(data))
     finally:
         if close:
             os.close(fd)
