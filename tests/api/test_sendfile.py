@@ -283,3 +283,31 @@ def test_tls_sends_exact_bytes(run: Run, tmp_path: Path, tls_files: tuple[Path, 
             assert await resp.read() == DATA
 
     run(main())
+
+
+def test_chunks_not_in_the_page_cache_are_read_in_a_thread(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    misses = 0
+
+    def never_cached(fd: int, buffers: list[bytearray], offset: int, flags: int = 0) -> int:
+        nonlocal misses
+        misses += 1
+        raise BlockingIOError("not in the page cache")
+
+    async def main() -> None:
+        async with registry(tmp_path) as url, aiohttp.ClientSession() as session:
+            digest = await push(session, url, DATA)
+            monkeypatch.setattr(os, "preadv", never_cached)
+            blob = f"{url}/v2/foo/blobs/{digest}"
+            assert await get(session, blob) == (200, DATA)
+            start, end = READ_CHUNK_SIZE - 7, 2 * READ_CHUNK_SIZE + 99
+            ranged = await get(session, blob, {"Range": f"bytes={start}-{end}"})
+            assert ranged == (206, DATA[start : end + 1])
+
+    run(main())
+    # uvloop cannot sendfile, so each chunk asked the page cache first; asyncio's loop sendfiles.
+    if request.node.callspec.params["run"] == "uvloop":
+        assert misses >= len(DATA) // READ_CHUNK_SIZE
+    else:
+        assert misses == 0

@@ -1,12 +1,13 @@
 """Zero-copy responses for blobs a driver can name an OS path for.
 
-The file is opened and stat'ed in one executor hop; the body goes out with ``loop.sendfile`` and
-falls back to ``pread`` chunks through the executor when the loop or transport cannot sendfile
-(uvloop, TLS). Modelled on aiohttp's ``web_fileresponse``, minus its content-type guessing and
-mtime ETags: a blob's identity is its digest.
+The file is opened and stat'ed in one executor hop; the body goes out with ``loop.sendfile``.
+When the loop or transport cannot sendfile (uvloop, TLS) it goes out in chunks, each read on the
+loop when the page cache holds it (``RWF_NOWAIT``), else by ``pread`` in the executor. Modelled on
+aiohttp's ``web_fileresponse``, minus its content-type guessing and mtime ETags: a blob's
+identity is its digest.
 
 uvloop, which serves the registry, always takes the fallback. Calling ``os.sendfile`` on the
-socket ourselves was tried and measured (docs/performance.md, section 5): to a loopback client on
+socket ourselves was tried and measured (docs/performance.md, "Unpinned pull"): to a loopback client on
 the benchmark machine it was about half as fast as this copy, whether on the loop or in a thread;
 larger ``pread`` chunks (2-8 MiB) changed neither throughput nor CPU per GiB.
 """
@@ -44,6 +45,26 @@ def _open_regular(path: str) -> tuple[BinaryIO, int] | None:
 async def open_regular(path: str) -> tuple[BinaryIO, int] | None:
     """Async :func:`_open_regular`: one executor hop for open and fstat."""
     return await asyncio.to_thread(_open_regular, path)
+
+
+# preadv2's RWF_NOWAIT (Linux): read only what the page cache holds, never wait for the disk.
+_NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None)
+
+
+def _read_cached(fd: int, size: int, offset: int) -> bytes | memoryview | None:
+    """Read what the page cache holds at ``offset`` without blocking; None if nothing is cached.
+
+    A cached read costs a copy on the event loop instead of a thread hop; on two cores that lets
+    the client's copy run beside ours (unpinned pulls: 0.75x -> 0.91x of Distribution).
+    """
+    if _NOWAIT is None:
+        return None
+    buf = bytearray(size)
+    try:
+        got = os.preadv(fd, [buf], offset, _NOWAIT)
+    except OSError:  # EAGAIN: not cached; EOPNOTSUPP/EINVAL: the kernel or filesystem cannot
+        return None
+    return memoryview(buf)[:got] if got else b""
 
 
 # Pending closes, referenced so they are not garbage collected before they run.
@@ -136,22 +157,18 @@ class SendfileResponse(web.StreamResponse):
     ) -> None:
         fd = self._fobj.fileno()
         loop = asyncio.get_running_loop()
-        # One read ahead: the next chunk is read in a thread while this one is written, so on
-        # two cores the file copy and the socket copy overlap.
-        self._reading = loop.run_in_executor(
-            None, os.pread, fd, min(READ_CHUNK_SIZE, remaining), offset
-        )
         while remaining > 0:
-            # Shielded: a cancelled request leaves the read running, and the file open until it ends.
-            chunk = await asyncio.shield(self._reading)
+            size = min(READ_CHUNK_SIZE, remaining)
+            chunk = _read_cached(fd, size, offset)
+            if chunk is None:
+                self._reading = loop.run_in_executor(None, os.pread, fd, size, offset)
+                # Shielded: a cancelled request leaves the read running, and the file open
+                # until it ends.
+                chunk = await asyncio.shield(self._reading)
             if not chunk:
                 # The file shrank under us: the client would wait for bytes that never come.
                 raise ConnectionResetError("blob truncated while sending")
             offset += len(chunk)
             remaining -= len(chunk)
-            if remaining > 0:
-                self._reading = loop.run_in_executor(
-                    None, os.pread, fd, min(READ_CHUNK_SIZE, remaining), offset
-                )
             await within(transport, self._write_timeout, writer.write(chunk))
         await within(transport, self._write_timeout, writer.drain())
