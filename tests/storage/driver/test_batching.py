@@ -76,3 +76,25 @@ async def test_a_shut_down_pool_fails_every_call() -> None:
     batcher = HopBatcher(pool)
     with pytest.raises(RuntimeError):
         await batcher.run(pow, 2, 2)
+
+
+def test_loops_in_two_threads_keep_their_own_batches() -> None:
+    with ThreadPoolExecutor(4) as pool:
+        batcher = HopBatcher(pool)
+        results: dict[int, list[int]] = {}
+
+        def loop_thread(base: int) -> None:
+            async def main() -> list[int]:
+                out: list[int] = []
+                for _ in range(50):
+                    out += await asyncio.gather(*(batcher.run(abs, -(base + n)) for n in range(8)))
+                return out
+
+            results[base] = asyncio.run(main())
+
+        threads = [threading.Thread(target=loop_thread, args=(base,)) for base in (0, 1000)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert results == {base: list(range(base, base + 8)) * 50 for base in (0, 1000)}

@@ -50,26 +50,32 @@ def _deliver(batch: list[_Call], done: ThreadFuture[list[_Outcome]]) -> None:
 
 
 class HopBatcher:
-    """Submits calls to ``executor`` in batches, one batch per event-loop iteration."""
+    """Submits calls to ``executor`` in batches, one batch per iteration of each event loop.
+
+    Each loop has its own pending batch, so a driver shared by loops in several threads never
+    hands one loop's futures to another.
+    """
 
     def __init__(self, executor: Executor, max_batch: int = MAX_BATCH) -> None:
         self._executor = executor
         self._max_batch = max_batch
-        self._pending: list[_Call] = []
+        self._pending: dict[asyncio.AbstractEventLoop, list[_Call]] = {}
 
     def run(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         """Schedule ``fn(*args)`` in the next batch; await the returned future for its result."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        if not self._pending:
+        pending = self._pending.get(loop)
+        if pending is None:
+            pending = self._pending[loop] = []
             loop.call_soon(self._flush, loop)
-        self._pending.append((fn, args, future))
-        if len(self._pending) >= self._max_batch:
+        pending.append((fn, args, future))
+        if len(pending) >= self._max_batch:
             self._flush(loop)
         return future
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
-        batch, self._pending = self._pending, []
+        batch = self._pending.pop(loop, None)
         if not batch:
             return
         try:
