@@ -257,54 +257,50 @@ async def test_rewriting_one_link_while_its_tag_is_deleted_never_fails(tmp_path:
     await driver.aclose()
 
 
-async def test_large_listings_are_reused_until_the_directory_changes(
-    fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    names = [f"r{i:04d}" for i in range(CACHED_LISTING_MIN)]
-    await asyncio.gather(*(fs.put_content(f"/big/{n}/x", b"") for n in names))
-    scans = 0
+@pytest.fixture
+def scans(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The directories scanned (``_fsops.list_names`` calls), in order."""
+    seen: list[str] = []
     real = _fsops.list_names
 
     def counting(path: str, full: str) -> list[str]:
-        nonlocal scans
-        scans += 1
+        seen.append(path)
         return real(path, full)
 
     monkeypatch.setattr(_fsops, "list_names", counting)
+    return seen
+
+
+async def test_large_listings_are_reused_until_the_directory_changes(
+    fs: FilesystemDriver, scans: list[str]
+) -> None:
+    names = [f"r{i:04d}" for i in range(CACHED_LISTING_MIN)]
+    await asyncio.gather(*(fs.put_content(f"/big/{n}/x", b"") for n in names))
     fs._listings.settle = 0.0
     expected = [f"/big/{n}" for n in names]
     assert await fs.list("/big") == expected  # found large: to be stamped from now on
     assert await fs.list("/big") == expected  # first stamped reading: records the stamp
     assert await fs.list("/big") == expected  # second: kept
     assert await fs.list("/big") == expected
-    assert scans == 3
+    assert len(scans) == 3
     assert await fs.list_page("/big", "r0099", 2) == ["/big/r0100", "/big/r0101"]
     assert await fs.list_pages(["/big", "/big/r0000"], 1) == [["/big/r0000"], ["/big/r0000/x"]]
-    assert scans == 4  # only the small directory was scanned
+    assert scans[3:] == ["/big/r0000"]  # only the small directory was scanned
     await asyncio.sleep(0.01)  # past a coarse kernel clock tick
     await fs.put_content("/big/r9999/x", b"")
     assert (await fs.list("/big"))[-1] == "/big/r9999"
     await fs.delete("/big/r0000")
     assert (await fs.list_page("/big", "", 1)) == ["/big/r0001"]
-    assert scans == 6
+    assert len(scans) == 6
 
 
 async def test_a_listing_is_not_kept_before_its_stamp_settles(
-    fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch
+    fs: FilesystemDriver, scans: list[str]
 ) -> None:
     await asyncio.gather(*(fs.put_content(f"/big/r{i:04d}", b"") for i in range(300)))
-    scans = 0
-    real = _fsops.list_names
-
-    def counting(path: str, full: str) -> list[str]:
-        nonlocal scans
-        scans += 1
-        return real(path, full)
-
-    monkeypatch.setattr(_fsops, "list_names", counting)
     for _ in range(3):
         assert len(await fs.list("/big")) == 300
-    assert scans == 3  # the default settle time has not passed: every listing scans
+    assert len(scans) == 3  # the default settle time has not passed: every listing scans
 
 
 async def test_move_makes_the_content_durable_before_publishing_it(
