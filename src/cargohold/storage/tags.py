@@ -36,24 +36,18 @@ class Tags:
         self.delete_enabled = delete_enabled
         self.listings = listings
 
-    async def _target(self, tag: str) -> Digest | None:
-        digest = await read_link(self.driver, paths.tag_current_link(self.repository, tag))
-        if digest is None:
-            return None
-        revision = await read_link(self.driver, paths.revision_link(self.repository, digest))
-        return digest if revision == digest else None
-
     async def current(self, tag: str) -> Digest | None:
         """The digest ``tag``'s current link names, unchecked: the caller proves the revision."""
         validate_tag(tag)
         return await read_link(self.driver, paths.tag_current_link(self.repository, tag))
 
     async def resolve(self, tag: str) -> Digest:
-        validate_tag(tag)
-        digest = await self._target(tag)
-        if digest is None:
-            raise ManifestUnknown(f"manifest tagged {tag!r} unknown", {"tag": tag})
-        return digest
+        digest = await self.current(tag)
+        if digest is not None:
+            revision = await read_link(self.driver, paths.revision_link(self.repository, digest))
+            if revision == digest:
+                return digest
+        raise ManifestUnknown(f"manifest tagged {tag!r} unknown", {"tag": tag})
 
     async def tag(self, tag: str, digest: Digest) -> None:
         """Point ``tag`` at ``digest``: index link first, so the history never misses a target."""
