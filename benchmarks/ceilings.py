@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import mmap
 import os
 import socket
 import socketserver
@@ -29,6 +30,8 @@ from benchmarks.settings import REPO_ROOT, MiB
 from cargohold.testing.servers import free_port
 
 _READY_TIMEOUT: Final = 20.0
+#: The write size of :func:`durable_write_mbps`.
+WRITE_PIECE: Final = 4 * MiB
 
 
 def sha256_mbps(total: int, *, core: int | None = None) -> float:
@@ -47,6 +50,47 @@ def sha256_mbps(total: int, *, core: int | None = None) -> float:
         elapsed = time.perf_counter() - started
     finally:
         os.sched_setaffinity(0, before)
+    return done / elapsed / 1e6
+
+
+def durable_write_mbps(directory: Path, total: int, *, core: int | None = None) -> float:
+    """Writing ``total`` fresh bytes durably to a new file in ``directory`` (MB/s): the disk's
+    own rate, what no push can beat on the filesystem the registries use.
+
+    The writes bypass the page cache (``O_DIRECT``, 4 MiB at a time, falling back to buffered
+    writes where the filesystem refuses it) and an fsync ends them. The file is removed and the
+    disk drained (``os.sync``) afterwards, so the next run starts from the same state.
+    """
+    buffer = mmap.mmap(-1, WRITE_PIECE)  # page aligned, as O_DIRECT needs
+    buffer.write(os.urandom(WRITE_PIECE))
+    before = os.sched_getaffinity(0)
+    if core is not None:
+        os.sched_setaffinity(0, {core})
+    path = directory / f"durable-write-{os.getpid()}.bin"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    try:
+        fd = os.open(path, flags | os.O_DIRECT, 0o600)
+    except OSError:
+        fd = os.open(path, flags, 0o600)
+    try:
+        done = 0
+        started = time.perf_counter()
+        while done < total:
+            # A changing prefix keeps every piece distinct, in case the disk deduplicates.
+            buffer[:8] = done.to_bytes(8, "little")
+            view = memoryview(buffer)
+            while view:
+                view = view[os.write(fd, view) :]
+            view.release()
+            done += WRITE_PIECE
+        os.fsync(fd)
+        elapsed = time.perf_counter() - started
+    finally:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        os.sched_setaffinity(0, before)
+        buffer.close()
+        os.sync()
     return done / elapsed / 1e6
 
 
@@ -190,6 +234,7 @@ if __name__ == "__main__":
 
 CEILING_UNITS: Final = {
     "sha256": "MB/s",
+    "durable-write": "MB/s",
     "sendfile": "MB/s",
     "sendfile-range": "MB/s",
     "static-nginx-GET": "req/s",
@@ -200,11 +245,11 @@ CEILING_UNITS: Final = {
 
 
 #: Ceilings sampled inside each workload's rotation (cheap, and noise-sensitive like the workload).
-TRANSFER_CEILINGS: Final = frozenset({"sha256", "sendfile", "sendfile-range"})
+TRANSFER_CEILINGS: Final = frozenset({"sha256", "durable-write", "sendfile", "sendfile-range"})
 
 
 class TransferCeilings:
-    """SHA-256 and sendfile ceilings, sampled on demand between the servers' runs.
+    """SHA-256, durable-write and sendfile ceilings, sampled on demand between the servers' runs.
 
     The sendfile server runs (on core 0 when pinned) for the life of the context and serves
     ``pull_file`` (``size`` bytes): the very blob the pull workloads fetch, from the page cache.
@@ -235,6 +280,9 @@ class TransferCeilings:
         if name == "sha256":
             core = SERVER_CORE if self.bench.pinned else None
             return sha256_mbps(settings.sha256_bytes, core=core)
+        if name == "durable-write":
+            core = SERVER_CORE if self.bench.pinned else None
+            return durable_write_mbps(self.bench.workdir, settings.blob_size, core=core)
         with self.bench.client_side(), Connection("127.0.0.1", self.port) as conn:
             started = time.perf_counter()
             if name == "sendfile":

@@ -137,10 +137,10 @@ def markdown(doc: Mapping[str, Any]) -> str:
             if result["error"]:
                 out.append(f"| {result['title']} | error: {result['error'][:120]} |||||||||")
                 continue
-            ceiling = ""
-            if result["fraction_of_ceiling"]:
-                name, frac = next(iter(result["fraction_of_ceiling"].items()))
-                ceiling = f"{_pct(frac['cargohold'])} / {_pct(frac['distribution'])} of {name}"
+            ceiling = "; ".join(
+                f"{_pct(frac['cargohold'])} / {_pct(frac['distribution'])} of {name}"
+                for name, frac in result["fraction_of_ceiling"].items()
+            )
             target = result["target"]
             target_cell = (
                 "" if target is None else f"≥ {target:g}x {'✓' if result['meets_target'] else '✗'}"
@@ -158,7 +158,30 @@ def markdown(doc: Mapping[str, Any]) -> str:
                 + " | ".join(latency)
                 + " |"
             )
+        out += _cpu_table(doc, mode)
     return "\n".join(out) + "\n"
+
+
+def _cpu_table(doc: Mapping[str, Any], mode: str) -> list[str]:
+    """Server CPU seconds per GiB of the workloads that record it (pushes): cost, not speed."""
+    rows = []
+    for result in doc["results"]:
+        c, d = result["servers"]["cargohold"], result["servers"]["distribution"]
+        ours, theirs = (s["extra"].get("server_cpu_s_per_gib") for s in (c, d))
+        if result["mode"] != mode or ours is None or theirs is None:
+            continue
+        rows.append(
+            f"| {result['title']} | {ours:.2f} | {theirs:.2f} | "
+            f"{theirs / ours if ours else float('nan'):.2f}x |"
+        )
+    if not rows:
+        return []
+    return [
+        "",
+        "| server CPU per GiB pushed | cargohold (s) | Distribution (s) | Distribution / cargohold |",
+        "|---|---:|---:|---:|",
+        *rows,
+    ]
 
 
 def plot(doc: Mapping[str, Any], out_dir: Path) -> list[Path]:

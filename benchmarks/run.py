@@ -134,10 +134,10 @@ def run_mode(
         for workload in workloads:
             result = report.WorkloadResult(workload, mode)
             results.append(result)
-            ceiling = next((c for c in workload.ceilings if c in ceilings.TRANSFER_CEILINGS), None)
+            rotating = [c for c in workload.ceilings if c in ceilings.TRANSFER_CEILINGS]
             try:
                 for run in range(settings.runs):
-                    if ceiling is not None:  # the ceiling takes its turn in the rotation too
+                    for ceiling in rotating:  # the ceilings take their turn in the rotation too
                         value = transfer.sample(ceiling)
                         result.ceiling_samples.setdefault(ceiling, []).append(value)
                         measured.setdefault(ceiling, []).append(value)

@@ -19,7 +19,7 @@ from benchmarks.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
-WORKLOADS = ("blob-pull", "head-blob")
+WORKLOADS = ("blob-pull", "blob-push-chunked", "head-blob")
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +77,22 @@ def test_ceilings_and_fractions_are_reported(
     assert set(head["fraction_of_ceiling"]) == {"static-nginx-HEAD", "static-aiohttp-HEAD"}
     markdown = (quick_run[1] / "results.md").read_text()
     assert "| HEAD blob | req/s |" in markdown
+
+
+def test_push_reports_both_of_its_bounds_and_the_servers_cpu(
+    quick_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    doc = _doc(quick_run)
+    for push in (r for r in doc["results"] if r["workload"] == "blob-push-chunked"):
+        assert set(push["ceiling_runs"]) == {"durable-write", "sha256"}
+        assert all(v > 0 for runs in push["ceiling_runs"].values() for v in runs)
+        for kind in ("cargohold", "distribution"):
+            assert push["fraction_of_ceiling"]["durable-write"][kind] > 0
+            # Receiving and hashing 16 MiB costs CPU; zero would mean the wrong process was read.
+            assert push["servers"][kind]["extra"]["server_cpu_s_per_gib"] > 0
+    markdown = (quick_run[1] / "results.md").read_text()
+    assert "of durable-write; " in markdown
+    assert "| server CPU per GiB pushed |" in markdown
 
 
 def test_push_content_is_fresh_and_its_parts_hash_to_its_digest() -> None:
