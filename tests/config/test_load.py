@@ -138,7 +138,11 @@ def test_registry2_default_config(load_yaml: Loader) -> None:
     assert config.version == "0.1"
     assert config.log.fields == {"service": "registry"}
     assert config.storage.driver_name == "filesystem"
-    assert config.storage.driver_params == {"rootdirectory": "/var/lib/registry", "maxthreads": 100}
+    assert config.storage.driver_params == {
+        "rootdirectory": "/var/lib/registry",
+        "maxthreads": 100,
+        "directwrites": True,
+    }
     assert config.storage.cache.blobdescriptor == "inmemory"
     assert config.storage.cache.blobdescriptorsize == 10000
     assert config.storage.delete.enabled is False
@@ -159,7 +163,11 @@ def test_every_supported_key(load_yaml: Loader) -> None:
     assert config.log.reportcaller is True
     storage = config.storage
     assert isinstance(storage.driver_config, FilesystemParams)
-    assert storage.driver_params == {"rootdirectory": "/srv/registry", "maxthreads": 50}
+    assert storage.driver_params == {
+        "rootdirectory": "/srv/registry",
+        "maxthreads": 50,
+        "directwrites": True,
+    }
     assert storage.delete.enabled is True
     assert storage.redirect.disable is True
     assert storage.cache.blobdescriptor == "redis"

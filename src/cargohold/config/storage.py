@@ -39,6 +39,9 @@ class FilesystemParams(Section):
     rootdirectory: str = "/var/lib/registry"
     # Distribution raises values under 25 to 25; the driver does the same, so any positive works.
     maxthreads: int = Field(default=100, ge=1)
+    # cargohold's own: upload data bypasses the page cache (O_DIRECT) where the filesystem
+    # allows it. Distribution has no such key; false restores its buffered writes.
+    directwrites: bool = True
 
     @field_validator("rootdirectory")
     @classmethod

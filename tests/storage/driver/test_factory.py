@@ -24,7 +24,22 @@ def test_inmemory() -> None:
 def test_filesystem_defaults() -> None:
     d = create_driver("filesystem", {})
     assert isinstance(d, FilesystemDriver)
-    assert (d.rootdirectory, d.maxthreads) == ("/var/lib/registry", 100)
+    assert (d.rootdirectory, d.maxthreads, d.directwrites) == ("/var/lib/registry", 100, True)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(False, False), ("false", False), ("0", False), ("True", True)]
+)
+def test_filesystem_directwrites(value: Any, expected: bool) -> None:
+    d = create_driver("filesystem", {"directwrites": value})
+    assert isinstance(d, FilesystemDriver)
+    assert d.directwrites is expected
+
+
+@pytest.mark.parametrize("value", ["yes", 2, [True]])
+def test_filesystem_bad_directwrites(value: Any) -> None:
+    with pytest.raises(ValueError, match="filesystem driver: directwrites must be a boolean"):
+        create_driver("filesystem", {"directwrites": value})
 
 
 @pytest.mark.parametrize(

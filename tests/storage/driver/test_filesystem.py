@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import fcntl
 import os
+import random
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 
 from cargohold.errors import InvalidPath, PathNotFound, StorageError
 from cargohold.storage.driver import _fsops
+from cargohold.storage.driver._aligned import ALIGN
 from cargohold.storage.driver.base import StorageDriver
 from cargohold.storage.driver.filesystem import (
     CACHED_LISTING_MIN,
@@ -28,6 +31,16 @@ class TestFilesystemDriver(DriverSuite):
     @pytest.fixture
     async def driver(self, tmp_path: Path) -> AsyncIterator[StorageDriver]:
         d = FilesystemDriver(str(tmp_path / "root"))
+        yield d
+        await d.aclose()
+
+
+class TestFilesystemDriverBuffered(DriverSuite):
+    """``directwrites: false``: every write through the page cache, as Distribution does."""
+
+    @pytest.fixture
+    async def driver(self, tmp_path: Path) -> AsyncIterator[StorageDriver]:
+        d = FilesystemDriver(str(tmp_path / "root"), directwrites=False)
         yield d
         await d.aclose()
 
@@ -137,27 +150,166 @@ async def test_temp_file_left_by_a_crash_is_hidden(fs: FilesystemDriver, tmp_pat
 async def test_failed_buffer_flush_closes_writer(
     fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    before = _open_fds()
     writer = await fs.writer("/upload")
     await writer.write(b"x" * 10)
 
-    def fail(fd: int, data: bytes) -> None:
+    def fail(fd: int, data: memoryview, offset: int) -> None:
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(_fsops, "write_all", fail)
+    monkeypatch.setattr(_fsops, "pwrite_all", fail)
+    # A full buffer is written while the next fills: its failure surfaces at the next step.
+    await writer.write(b"y" * WRITE_BUFFER_SIZE)
     with pytest.raises(StorageError, match="Input/output"):
         await writer.write(b"y" * WRITE_BUFFER_SIZE)
     with pytest.raises(StorageError):
         await writer.write(b"z")
     await writer.close()
+    assert _open_fds() == before  # both descriptors closed
 
 
 async def test_writer_buffers_until_close(fs: FilesystemDriver, tmp_path: Path) -> None:
     writer = await fs.writer("/upload")
     await writer.write(b"small")
     assert (tmp_path / "root/upload").read_bytes() == b""  # still in the buffer
-    await writer.write(b"x" * WRITE_BUFFER_SIZE)
-    assert (tmp_path / "root/upload").stat().st_size == WRITE_BUFFER_SIZE + 5
+    await writer.write(b"x" * (2 * WRITE_BUFFER_SIZE))
+    # Two buffers are full: the first has landed, the second may still be in flight.
+    assert (tmp_path / "root/upload").stat().st_size >= WRITE_BUFFER_SIZE
     await writer.close()
+    assert (tmp_path / "root/upload").stat().st_size == 2 * WRITE_BUFFER_SIZE + 5
+
+
+def _ragged(total: int, seed: int) -> list[bytes]:
+    """``total`` bytes of distinct content in chunks of awkward sizes (1 byte to 3 MiB)."""
+    rng = random.Random(seed)
+    chunks, done = [], 0
+    while done < total:
+        size = min(rng.choice([1, 511, 4095, 4096, 4097, 65_537, 1 << 20, 3 << 20]), total - done)
+        chunks.append(rng.randbytes(size))
+        done += size
+    return chunks
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["directwrites", "buffered"])
+async def test_ragged_appends_across_reopens_keep_every_byte(tmp_path: Path, direct: bool) -> None:
+    # Each reopen starts at an unaligned offset, so heads, whole blocks and tails all occur.
+    d = FilesystemDriver(str(tmp_path), directwrites=direct)
+    expected = b""
+    try:
+        for session in range(4):
+            writer = await d.writer("/upload", append=session > 0)
+            assert writer.size == len(expected)
+            for chunk in _ragged(3 * WRITE_BUFFER_SIZE + 12_345 * session, seed=session):
+                await writer.write(chunk)
+                expected += chunk
+            if session == 3:
+                await writer.commit()
+            else:
+                await writer.close()
+        assert (tmp_path / "upload").read_bytes() == expected
+        assert await read_all(await d.reader("/upload"), 1 << 20) == expected
+    finally:
+        await d.aclose()
+
+
+def _is_direct(fd: int) -> bool:
+    return bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT)
+
+
+async def test_whole_blocks_bypass_the_page_cache_and_ragged_ends_do_not(
+    fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    await fs.put_content("/upload", b"h" * 100)  # an append then starts 100 bytes into a block
+    writes: list[tuple[bool, int, int]] = []
+    real = _fsops.pwrite_all
+
+    def record(fd: int, data: memoryview, offset: int) -> None:
+        writes.append((_is_direct(fd), offset, len(data)))
+        real(fd, data, offset)
+
+    monkeypatch.setattr(_fsops, "pwrite_all", record)
+    writer = await fs.writer("/upload", append=True)
+    await writer.write(b"d" * (WRITE_BUFFER_SIZE + 10_000))
+    await writer.close()
+    # The first buffer ends where a buffer ends, at WRITE_BUFFER_SIZE: a ragged head, then
+    # whole blocks. The last holds 10,100 bytes: two whole blocks and a ragged tail.
+    assert writes == [
+        (False, 100, ALIGN - 100),
+        (True, ALIGN, WRITE_BUFFER_SIZE - ALIGN),
+        (True, WRITE_BUFFER_SIZE, 2 * ALIGN),
+        (False, WRITE_BUFFER_SIZE + 2 * ALIGN, 10_100 - 2 * ALIGN),
+    ]
+    assert (tmp_path / "root/upload").read_bytes() == b"h" * 100 + b"d" * (
+        WRITE_BUFFER_SIZE + 10_000
+    )
+
+
+async def test_a_refused_direct_write_falls_back_to_the_page_cache(
+    fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    writes: list[bool] = []
+    real = _fsops.pwrite_all
+
+    def refuse_direct(fd: int, data: memoryview, offset: int) -> None:
+        writes.append(_is_direct(fd))
+        if _is_direct(fd):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        real(fd, data, offset)
+
+    monkeypatch.setattr(_fsops, "pwrite_all", refuse_direct)
+    content = b"".join(_ragged(3 * WRITE_BUFFER_SIZE, seed=7))
+    writer = await fs.writer("/upload")
+    await writer.write(content)
+    await writer.commit()
+    assert (tmp_path / "root/upload").read_bytes() == content
+    assert writes.count(True) == 1  # tried once, then the writer stopped asking
+
+
+async def test_a_filesystem_without_direct_io_gets_buffered_writes(
+    fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    real_open = os.open
+
+    def no_direct(path: str, flags: int, *args: int) -> int:
+        if flags & os.O_DIRECT:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", no_direct)
+    content = b"".join(_ragged(2 * WRITE_BUFFER_SIZE + 1, seed=3))
+    async with await fs.writer("/upload") as writer:
+        await writer.write(content)
+    assert (tmp_path / "root/upload").read_bytes() == content
+
+
+async def test_a_cancelled_write_leaves_the_descriptor_to_the_write_in_flight(
+    fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    started, gate = threading.Event(), threading.Event()
+    real = _fsops.write_at
+
+    def slow(*args: object) -> bool:
+        started.set()
+        gate.wait()
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_fsops, "write_at", slow)
+    writer = await fs.writer("/upload")
+    await writer.write(b"a" * WRITE_BUFFER_SIZE)  # submitted; the thread now waits at the gate
+    await asyncio.to_thread(started.wait)
+    second = asyncio.create_task(writer.write(b"b" * WRITE_BUFFER_SIZE))
+    await asyncio.sleep(0.05)
+    second.cancel()  # the client went away while the first buffer is still being written
+    with contextlib.suppress(asyncio.CancelledError):
+        await second
+    closing = asyncio.create_task(writer.close())
+    await asyncio.sleep(0.05)
+    assert not closing.done()  # close waits for the write that still uses the descriptor
+    gate.set()
+    await closing
+    data = (tmp_path / "root/upload").read_bytes()
+    assert data[:WRITE_BUFFER_SIZE] == b"a" * WRITE_BUFFER_SIZE
+    assert set(data[WRITE_BUFFER_SIZE:]) <= {ord("b")}
 
 
 async def test_one_thread_serves_many_concurrent_operations(tmp_path: Path) -> None:

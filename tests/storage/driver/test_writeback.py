@@ -15,8 +15,8 @@ def test_the_hint_covers_the_bytes_just_written_and_changes_nothing(tmp_path: Pa
     try:
         os.write(fd, b"a" * 4096)
         os.write(fd, b"b" * 8192)
-        assert start_writeback(fd, 8192) is sys.platform.startswith("linux")
-        assert start_writeback(fd, 0) is False
+        assert start_writeback(fd, 4096, 8192) is sys.platform.startswith("linux")
+        assert start_writeback(fd, 4096, 0) is False
     finally:
         os.close(fd)
     assert path.read_bytes() == b"a" * 4096 + b"b" * 8192

@@ -17,6 +17,7 @@ from collections.abc import Callable, Hashable, Iterator
 from typing import TypeVar
 
 from cargohold.errors import CargoholdError, InvalidPath, PathNotFound, StorageError
+from cargohold.storage.driver._aligned import ALIGN
 from cargohold.storage.driver._writeback import start_writeback
 from cargohold.storage.driver.base import FileInfo
 
@@ -185,30 +186,92 @@ def open_reader(path: str, full: str, offset: int) -> int:
         return fd
 
 
-def open_writer(path: str, full: str, append: bool) -> tuple[int, int]:
-    """Return a descriptor and the current size: appending needs an existing file."""
+def open_writer(path: str, full: str, append: bool, direct: bool) -> tuple[int, int | None, int]:
+    """Return a descriptor, an ``O_DIRECT`` one of the same file (or None) and the current size.
+
+    Appending needs an existing file. Writes go to explicit offsets (``pwrite``), so neither
+    descriptor has ``O_APPEND``, which Linux would let override them.
+    """
     if append:
         # No O_CREAT: appending to nothing (or to a directory) is PathNotFound.
         with translated(path):
-            fd = os.open(full, os.O_WRONLY | os.O_APPEND)
-            return fd, os.fstat(fd).st_size
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    with translated(path, writing=True):
-        return _in_new_dir(os.path.dirname(full), lambda: os.open(full, flags, 0o666)), 0
+            fd = os.open(full, os.O_WRONLY)
+            size = os.fstat(fd).st_size
+    else:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        with translated(path, writing=True):
+            fd = _in_new_dir(os.path.dirname(full), lambda: os.open(full, flags, 0o666))
+            size = 0
+    return fd, _reopen_direct(fd) if direct else None, size
 
 
-def flush(path: str, fd: int, data: bytes, close: bool, fsync: bool) -> None:
-    """Write ``data`` to ``fd``, optionally fsync, optionally close (even on failure)."""
+def _reopen_direct(fd: int) -> int | None:
+    """An ``O_DIRECT`` descriptor of ``fd``'s very inode, or None where that is refused.
+
+    Reopening through /proc cannot race a rename of the path; filesystems without direct I/O
+    (some FUSE and network ones, ext4 with data=journal) refuse the flag with EINVAL.
+    """
+    flag = getattr(os, "O_DIRECT", 0)
+    if not flag:
+        return None
     try:
-        with translated(path):
-            write_all(fd, data)
-            if fsync:
+        return os.open(f"/proc/self/fd/{fd}", os.O_WRONLY | flag)
+    except OSError:
+        return None
+
+
+def pwrite_all(fd: int, data: memoryview, offset: int) -> None:
+    """Write all of ``data`` at ``offset``; os.pwrite may write less than asked."""
+    while data:
+        done = os.pwrite(fd, data, offset)
+        data, offset = data[done:], offset + done
+
+
+def write_at(path: str, fd: int, direct: int | None, data: memoryview, offset: int) -> bool:
+    """Write ``data`` at file ``offset``: whole aligned blocks through ``direct`` if given (no
+    page-cache copy), the ragged head and tail through ``fd``.
+
+    ``data`` must sit in memory at the same alignment as ``offset`` (``_aligned``). Returns False
+    when the filesystem refused the direct write (EINVAL) and everything went through ``fd``:
+    the caller should stop using ``direct``.
+    """
+    with translated(path):
+        if direct is not None:
+            head = min(-offset % ALIGN, len(data))
+            body = (len(data) - head) // ALIGN * ALIGN
+            if body:
+                # Head first: a crash between the writes must not leave a hole inside the file.
+                _buffered(fd, data[:head], offset)
+                try:
+                    pwrite_all(direct, data[head : head + body], offset + head)
+                except OSError as exc:
+                    if exc.errno != errno.EINVAL:
+                        raise
+                    _buffered(fd, data[head:], offset + head)
+                    return False
+                _buffered(fd, data[head + body :], offset + head + body)
+                return True
+        _buffered(fd, data, offset)
+    return True
+
+
+def _buffered(fd: int, data: memoryview, offset: int) -> None:
+    """Write through the page cache and start its writeback early (the commit fsyncs)."""
+    if data:
+        pwrite_all(fd, data, offset)
+        start_writeback(fd, offset, len(data))
+
+
+def finish(path: str, fd: int, direct: int | None, fsync: bool) -> None:
+    """Optionally fsync, then close both descriptors (even on failure)."""
+    try:
+        if fsync:
+            with translated(path):
                 os.fsync(fd)
-            else:
-                start_writeback(fd, len(data))
     finally:
-        if close:
-            os.close(fd)
+        if direct is not None:
+            os.close(direct)
+        os.close(fd)
 
 
 def discard(path: str, full: str, fd: int | None) -> None:

@@ -10,7 +10,6 @@ it is called through libc where it exists (Linux).
 from __future__ import annotations
 
 import ctypes
-import os
 import sys
 from collections.abc import Callable
 
@@ -32,12 +31,11 @@ def _load() -> Callable[[int, int, int, int], int] | None:
 _sync_file_range = _load()
 
 
-def start_writeback(fd: int, length: int) -> bool:
-    """Queue the ``length`` bytes just written before ``fd``'s offset for writing to disk.
+def start_writeback(fd: int, offset: int, length: int) -> bool:
+    """Queue the ``length`` bytes written at ``offset`` of ``fd`` for writing to disk.
 
     Returns whether the hint was given; failures are ignored, since the fsync decides.
     """
     if _sync_file_range is None or length <= 0:
         return False
-    end = os.lseek(fd, 0, os.SEEK_CUR)
-    return _sync_file_range(fd, end - length, length, _SYNC_FILE_RANGE_WRITE) == 0
+    return _sync_file_range(fd, offset, length, _SYNC_FILE_RANGE_WRITE) == 0

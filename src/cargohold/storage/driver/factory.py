@@ -14,7 +14,11 @@ from typing import Any
 
 from cargohold.storage.driver.base import StorageDriver
 
-__all__ = ["check_params", "create_driver", "driver_names", "int_param"]
+__all__ = ["bool_param", "check_params", "create_driver", "driver_names", "int_param"]
+
+# What Go's strconv.ParseBool accepts (case-insensitively here), as Distribution reads booleans.
+_TRUE = frozenset({"1", "t", "true"})
+_FALSE = frozenset({"0", "f", "false"})
 
 DriverFactory = Callable[[Mapping[str, Any]], StorageDriver]
 
@@ -64,3 +68,15 @@ def int_param(driver: str, params: Mapping[str, Any], key: str, default: int) ->
     if isinstance(value, str) and re.fullmatch(r"\s*[0-9]+\s*", value):
         return int(value.strip())
     raise ValueError(f"{driver} driver: {key} must be an integer, got {value!r}")
+
+
+def bool_param(driver: str, params: Mapping[str, Any], key: str, default: bool) -> bool:
+    """Read a boolean parameter: YAML's booleans, or the strings Go's ``strconv.ParseBool`` takes."""
+    value = params.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError(f"{driver} driver: {key} must be a boolean, got {value!r}")

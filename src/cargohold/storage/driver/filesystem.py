@@ -11,6 +11,7 @@ import asyncio
 import bisect
 import builtins
 import contextlib
+import mmap
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 
 from cargohold.errors import InvalidOffset, PathNotFound, StorageError
 from cargohold.storage.driver import _fsops
+from cargohold.storage.driver._aligned import ALIGN, BufferPool
 from cargohold.storage.driver._batching import HopBatcher
 from cargohold.storage.driver._fsops import TEMP_PREFIX
 from cargohold.storage.driver.base import (
@@ -41,8 +43,11 @@ __all__ = [
 
 T = TypeVar("T")
 
-# Writers buffer this much before a disk hop, so a stream of small chunks costs few hops.
-WRITE_BUFFER_SIZE = 1 << 20
+# Writers stage this much before a disk hop, so a stream of small chunks costs few hops; with one
+# buffer filling while another is written, an upload holds two.
+WRITE_BUFFER_SIZE = 2 << 20
+# Staging buffers kept for reuse by the next uploads (each WRITE_BUFFER_SIZE).
+SPARE_BUFFERS = 16
 # Directories with at least this many entries keep their sorted listing (smaller ones are cheaper
 # to scan than to stat and look up), at most this many of them.
 CACHED_LISTING_MIN = 256
@@ -60,7 +65,9 @@ class FilesystemDriver(StorageDriver):
 
     name = "filesystem"
 
-    def __init__(self, rootdirectory: str, maxthreads: int = 100) -> None:
+    def __init__(
+        self, rootdirectory: str, maxthreads: int = 100, *, directwrites: bool = True
+    ) -> None:
         if not rootdirectory:
             raise ValueError("filesystem driver: rootdirectory must not be empty")
         if maxthreads < 1:
@@ -74,6 +81,8 @@ class FilesystemDriver(StorageDriver):
         self._listings: StampedCache[str, list[str]] = StampedCache(LISTING_CACHE_SIZE)
         self._listings_lock = threading.Lock()
         self._batcher = HopBatcher(self._executor)
+        self.directwrites = directwrites
+        self._buffers = BufferPool(WRITE_BUFFER_SIZE, SPARE_BUFFERS)
 
     def __repr__(self) -> str:
         return f"FilesystemDriver(rootdirectory={self.rootdirectory!r})"
@@ -128,14 +137,23 @@ class FilesystemDriver(StorageDriver):
         return _FilesystemReader(self, fd)
 
     async def writer(self, path: str, append: bool = False) -> FileWriter:
-        """Open a buffered writer; truncates unless ``append`` (which needs an existing file)."""
+        """Open a staging writer; truncates unless ``append`` (which needs an existing file).
+
+        With ``directwrites`` (the default) whole blocks bypass the page cache where the
+        filesystem supports ``O_DIRECT``: no copy into cache pages, no dirty pages for the commit's
+        fsync to wait for, and no eviction of what pulls are reading.
+        """
         full = self._full(path)
 
-        def release(opened: tuple[int, int]) -> None:
+        def release(opened: tuple[int, int | None, int]) -> None:
             os.close(opened[0])
+            if opened[1] is not None:
+                os.close(opened[1])
 
-        fd, size = await self._run_owned(_fsops.open_writer, release, path, full, append)
-        return _FilesystemWriter(self, path, full, fd, size)
+        fd, direct, size = await self._run_owned(
+            _fsops.open_writer, release, path, full, append, self.directwrites
+        )
+        return _FilesystemWriter(self, path, full, fd, direct, size)
 
     async def stat(self, path: str) -> FileInfo:
         """Return size (0 for directories), mtime and kind; PathNotFound if absent."""
@@ -231,6 +249,7 @@ class FilesystemDriver(StorageDriver):
     async def aclose(self) -> None:
         """Wait for in-flight filesystem calls, then stop the thread pool."""
         await asyncio.to_thread(self._executor.shutdown, True)
+        self._buffers.clear()
 
 
 class _FilesystemReader(FileReader):
@@ -254,19 +273,37 @@ class _FilesystemReader(FileReader):
 
 
 class _FilesystemWriter(FileWriter):
-    """Buffers up to WRITE_BUFFER_SIZE in memory, then writes it out in one pool hop."""
+    """Stages bytes in an aligned buffer; each full buffer is written in one pool hop while the
+    next one fills, whole blocks with ``O_DIRECT`` where the filesystem allows it.
 
-    def __init__(self, driver: FilesystemDriver, path: str, full: str, fd: int, size: int) -> None:
+    Buffer index ``lead`` holds the byte at file offset ``offset``, and ``lead`` is that offset
+    modulo :data:`ALIGN`, so aligned file offsets fall on aligned addresses. At most one write
+    is in flight; descriptors are closed only once it has finished, even if the task awaiting
+    it is cancelled.
+    """
+
+    def __init__(
+        self,
+        driver: FilesystemDriver,
+        path: str,
+        full: str,
+        fd: int,
+        direct: int | None,
+        size: int,
+    ) -> None:
         self._driver = driver
         self._path = path
         self._full = full
         self._fd: int | None = fd
+        self._direct = direct
         self._size = size
-        self._buffer: list[bytes] = []
-        self._buffered = 0
+        self._buffer: mmap.mmap | None = None
+        self._offset = size
+        self._lead = self._fill = size % ALIGN
+        self._inflight: asyncio.Future[bool] | None = None
         self._committed = False
         self._cancelled = False
-        # Serialises flushes so buffered chunks reach the file in write order.
+        # Serialises writes so staged bytes reach the file in write order.
         self._lock = asyncio.Lock()
 
     @property
@@ -278,37 +315,88 @@ class _FilesystemWriter(FileWriter):
         async with self._lock:
             if self._fd is None:
                 raise StorageError(f"write to a closed writer for {self._path}")
-            if not data:
-                return
-            self._buffer.append(bytes(data))
-            self._buffered += len(data)
-            self._size += len(data)
-            if self._buffered >= WRITE_BUFFER_SIZE:
-                await self._write_out(close=False, fsync=False)
+            view = memoryview(data).cast("B")
+            self._size += len(view)
+            pool = self._driver._buffers
+            while view:
+                if self._buffer is None:
+                    self._buffer = pool.take()
+                taken = min(pool.size - self._fill, len(view))
+                self._buffer[self._fill : self._fill + taken] = view[:taken]
+                self._fill += taken
+                view = view[taken:]
+                if self._fill == pool.size:
+                    await self._submit()
 
-    async def _write_out(self, *, close: bool, fsync: bool) -> None:
-        """Write the buffer (then fsync/close) in one hop; on failure the writer is closed."""
-        fd = self._fd
-        assert fd is not None
-        data = self._buffer[0] if len(self._buffer) == 1 else b"".join(self._buffer)
-        self._buffer, self._buffered = [], 0
-        if close:
-            self._fd = None
+    async def _submit(self) -> None:
+        """Start writing the staged bytes once the previous write has landed."""
+        await self._settle()
+        buffer, lead, fill, offset = self._buffer, self._lead, self._fill, self._offset
+        self._buffer = None
+        self._offset += fill - lead
+        self._lead = self._fill = 0
+        if buffer is None or fill == lead:
+            if buffer is not None:
+                self._driver._buffers.give(buffer)
+            return
+        assert self._fd is not None
+        future = asyncio.get_running_loop().run_in_executor(
+            self._driver._executor,
+            _fsops.write_at,
+            self._path,
+            self._fd,
+            self._direct,
+            memoryview(buffer)[lead:fill],
+            offset,
+        )
+        future.add_done_callback(lambda _: self._driver._buffers.give(buffer))
+        self._inflight = future
+
+    async def _settle(self) -> None:
+        """Wait for the write in flight; if it failed, close the writer and raise."""
+        future = self._inflight
+        if future is None:
+            return
+        # Shielded: the descriptors must outlive the thread's write even if we are cancelled.
         try:
-            await self._driver._run(_fsops.flush, self._path, fd, data, close, fsync)
+            direct_ok = await asyncio.shield(future)
         except BaseException:
-            if not close:
-                # The file now holds an unknown prefix of what was written: stop here.
-                self._fd = None
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+            if future.done():
+                self._inflight = None
+                if not future.cancelled() and future.exception() is not None:
+                    # The file holds an unknown prefix of what was written: stop here.
+                    await self._close_descriptors(fsync=False)
             raise
+        self._inflight = None
+        if not direct_ok and self._direct is not None:
+            os.close(self._direct)
+            self._direct = None
+
+    async def _close_descriptors(self, *, fsync: bool) -> None:
+        fd, direct = self._fd, self._direct
+        self._fd = self._direct = None
+        if self._buffer is not None:
+            self._driver._buffers.give(self._buffer)
+            self._buffer = None
+        if fd is not None:
+            await self._driver._run(_fsops.finish, self._path, fd, direct, fsync)
+
+    async def _finish(self, *, fsync: bool) -> None:
+        """Write out staged bytes, optionally fsync, and close."""
+        try:
+            await self._submit()
+            await self._settle()
+        except BaseException:
+            await self._close_descriptors(fsync=False)
+            raise
+        await self._close_descriptors(fsync=fsync)
 
     async def close(self) -> None:
         """Write out buffered bytes and close; idempotent."""
         async with self._lock:
             if self._fd is not None:
-                await self._write_out(close=True, fsync=False)
+                # Shielded so that a cancelled request still closes what it opened.
+                await asyncio.shield(self._finish(fsync=False))
 
     async def commit(self) -> None:
         """Write out, fsync and close; StorageError if already closed or cancelled."""
@@ -317,17 +405,24 @@ class _FilesystemWriter(FileWriter):
                 return
             if self._fd is None:
                 raise StorageError(f"commit of a closed writer for {self._path}")
-            await self._write_out(close=True, fsync=True)
+            await asyncio.shield(self._finish(fsync=True))
             self._committed = True
 
     async def cancel(self) -> None:
-        """Drop the buffer, close and remove the file; idempotent."""
+        """Drop the staged bytes, close and remove the file; idempotent."""
         async with self._lock:
             if self._cancelled:
                 return
-            fd, self._fd = self._fd, None
-            self._buffer, self._buffered = [], 0
             self._cancelled = True
+            with contextlib.suppress(Exception):
+                await self._settle()
+            fd, direct = self._fd, self._direct
+            self._fd = self._direct = None
+            if self._buffer is not None:
+                self._driver._buffers.give(self._buffer)
+                self._buffer = None
+            if direct is not None:
+                os.close(direct)
             await self._driver._run(_fsops.discard, self._path, self._full, fd)
 
 
@@ -339,12 +434,14 @@ def _page(path: str, names: list[str], start_after: str, limit: int | None) -> l
 
 def from_parameters(params: Mapping[str, Any]) -> FilesystemDriver:
     """Build the driver from Distribution's ``storage.filesystem`` parameters."""
-    from cargohold.storage.driver.factory import check_params, int_param
+    from cargohold.storage.driver.factory import bool_param, check_params, int_param
 
-    check_params("filesystem", params, {"rootdirectory", "maxthreads"})
+    check_params("filesystem", params, {"rootdirectory", "maxthreads", "directwrites"})
     root = params.get("rootdirectory", "/var/lib/registry")
     if not isinstance(root, str) or not root:
         raise ValueError(f"filesystem driver: rootdirectory must be a non-empty string: {root!r}")
     # Distribution raises values under 25 to 25 rather than failing; a drop-in must accept them.
     maxthreads = max(int_param("filesystem", params, "maxthreads", 100), 25)
-    return FilesystemDriver(root, maxthreads)
+    return FilesystemDriver(
+        root, maxthreads, directwrites=bool_param("filesystem", params, "directwrites", True)
+    )

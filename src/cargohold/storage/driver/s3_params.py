@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from cargohold.storage.driver.factory import check_params, int_param
+from cargohold.storage.driver.factory import bool_param, check_params, int_param
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -82,8 +82,6 @@ KNOWN_KEYS: Final = (
     "v4auth",
 )
 
-_TRUE: Final = frozenset({"1", "t", "true"})
-_FALSE: Final = frozenset({"0", "f", "false"})
 _DURATION_PART: Final = re.compile(r"([0-9]+(?:\.[0-9]*)?)(h|m|s)")
 _SECONDS: Final = {"h": 3600.0, "m": 60.0, "s": 1.0}
 
@@ -147,15 +145,7 @@ def _str(params: Mapping[str, Any], key: str, default: str = "") -> str:
 
 
 def _bool(params: Mapping[str, Any], key: str, default: bool) -> bool:
-    """A boolean or a string Go's ``strconv.ParseBool`` accepts, as Distribution reads them."""
-    value = params.get(key)
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
-    raise _fail(key, f"must be a boolean, got {value!r}")
+    return bool_param("s3", params, key, default)
 
 
 def _int(params: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
