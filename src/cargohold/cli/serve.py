@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from cargohold.cli.malloc import tune_malloc
 from cargohold.config import Config, DebugConfig, HTTPConfig, TLSConfig, split_host_port
 
 __all__ = [
@@ -254,6 +255,8 @@ def serve(
     ``announce`` once accepting. Returns 0 after a graceful stop. Raises OSError/ssl.SSLError if
     a listener or its TLS files cannot be set up.
     """
+    # Before the workers fork, so that they inherit it.
+    tune_malloc()
     workers = worker_count(config)
     if workers > 1:
         from cargohold.cli.workers import Supervisor
