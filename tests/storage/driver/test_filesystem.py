@@ -312,6 +312,36 @@ async def test_a_cancelled_write_leaves_the_descriptor_to_the_write_in_flight(
     assert set(data[WRITE_BUFFER_SIZE:]) <= {ord("b")}
 
 
+async def test_a_cancelled_cancel_still_removes_the_file_and_closes_it(
+    fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    before = _open_fds()
+    started, gate = threading.Event(), threading.Event()
+    real = _fsops.write_at
+
+    def slow(*args: object) -> bool:
+        started.set()
+        gate.wait()
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_fsops, "write_at", slow)
+    writer = await fs.writer("/upload")
+    await writer.write(b"a" * WRITE_BUFFER_SIZE)
+    await asyncio.to_thread(started.wait)
+    cancelling = asyncio.create_task(writer.cancel())
+    await asyncio.sleep(0.05)
+    cancelling.cancel()  # the request doing the cleanup is itself torn down
+    with contextlib.suppress(asyncio.CancelledError):
+        await cancelling
+    gate.set()
+    for _ in range(200):  # the shielded cleanup finishes on its own
+        if not (tmp_path / "root/upload").exists() and _open_fds() == before:
+            break
+        await asyncio.sleep(0.01)
+    assert not (tmp_path / "root/upload").exists()
+    assert _open_fds() == before
+
+
 async def test_one_thread_serves_many_concurrent_operations(tmp_path: Path) -> None:
     d = FilesystemDriver(str(tmp_path), maxthreads=1)
     try:

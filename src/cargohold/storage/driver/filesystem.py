@@ -372,12 +372,17 @@ class _FilesystemWriter(FileWriter):
             os.close(self._direct)
             self._direct = None
 
-    async def _close_descriptors(self, *, fsync: bool) -> None:
+    def _detach(self) -> tuple[int | None, int | None]:
+        """Forget the descriptors (returned, for the caller to close) and the staging buffer."""
         fd, direct = self._fd, self._direct
         self._fd = self._direct = None
         if self._buffer is not None:
             self._driver._buffers.give(self._buffer)
             self._buffer = None
+        return fd, direct
+
+    async def _close_descriptors(self, *, fsync: bool) -> None:
+        fd, direct = self._detach()
         if fd is not None:
             await self._driver._run(_fsops.finish, self._path, fd, direct, fsync)
 
@@ -414,16 +419,16 @@ class _FilesystemWriter(FileWriter):
             if self._cancelled:
                 return
             self._cancelled = True
-            with contextlib.suppress(Exception):
-                await self._settle()
-            fd, direct = self._fd, self._direct
-            self._fd = self._direct = None
-            if self._buffer is not None:
-                self._driver._buffers.give(self._buffer)
-                self._buffer = None
-            if direct is not None:
-                os.close(direct)
-            await self._driver._run(_fsops.discard, self._path, self._full, fd)
+            # Shielded: once begun, the file is removed even if the caller is cancelled.
+            await asyncio.shield(self._discard())
+
+    async def _discard(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._settle()
+        fd, direct = self._detach()
+        if direct is not None:
+            os.close(direct)
+        await self._driver._run(_fsops.discard, self._path, self._full, fd)
 
 
 def _page(path: str, names: list[str], start_after: str, limit: int | None) -> list[str]:
