@@ -20,26 +20,32 @@ T = TypeVar("T")
 async def request_chunks(
     request: web.Request, size: int, error: type[InvalidInput]
 ) -> AsyncIterator[bytes]:
-    """The request body in chunks of at most ``size`` bytes.
+    """The request body in chunks of at most ``size`` bytes, as they arrive.
 
-    Raises ``error`` when the body ends before its declared length (the client went away or sent
-    a broken chunked encoding) or when no byte arrives for ``http.timeout.read`` seconds.
+    Pieces are passed on as the connection delivered them, not joined into ``size``-byte chunks:
+    a join would copy every byte of an upload once more. Raises ``error`` when the body ends
+    before its declared length (the client went away or sent a broken chunked encoding) or
+    when no byte arrives for ``http.timeout.read`` seconds.
     """
     timeout = context.settings(request).read_timeout or None
-    chunks = request.content.iter_chunked(size).__aiter__()
+    content = request.content
     while True:
         try:
             async with asyncio.timeout(timeout):
-                chunk = await anext(chunks)
-        except StopAsyncIteration:
-            return
+                # An empty piece marks the end of the body or of an HTTP chunk.
+                piece, _ = await content.readchunk()
         except TimeoutError:
             raise error(
                 f"no request body data received for {timeout:g} seconds", {"timeout": timeout}
             ) from None
         except (ConnectionError, HttpProcessingError) as exc:
             raise error("request body ended before its declared length") from exc
-        yield chunk
+        if not piece:
+            if content.at_eof():
+                return
+            continue
+        for start in range(0, len(piece), size):
+            yield piece if len(piece) <= size else piece[start : start + size]
 
 
 async def within_write_timeout(request: web.Request, operation: Awaitable[T]) -> T:

@@ -30,6 +30,10 @@ MAX_LINE_SIZE = 8190
 MAX_FIELD_SIZE = 8190
 MAX_HEADERS = 128
 LINGERING_TIME = 10.0  # aiohttp's default
+# A request body may buffer this much (and pauses reading at twice that) before the handler
+# takes it. aiohttp's 64 KiB paused and resumed the socket every few pieces of an upload;
+# 1 MiB measured 4-5 % faster on chunked pushes, for at most 2 MiB per uploading connection.
+READ_BUFSIZE = 1 << 20
 # "Disabled" idle timeout: aiohttp needs a finite number to schedule its timer.
 _NO_TIMEOUT = 365 * 24 * 3600.0
 
@@ -45,6 +49,7 @@ class ServerOptions:
     max_line_size: int = MAX_LINE_SIZE
     max_field_size: int = MAX_FIELD_SIZE
     max_headers: int = MAX_HEADERS
+    read_bufsize: int = READ_BUFSIZE
 
     @classmethod
     def from_config(cls, http: HTTPConfig) -> ServerOptions:
@@ -67,6 +72,7 @@ class ServerOptions:
             "max_line_size": self.max_line_size,
             "max_field_size": self.max_field_size,
             "max_headers": self.max_headers,
+            "read_bufsize": self.read_bufsize,
         }
 
 
