@@ -78,12 +78,17 @@ async def _chunk_start(request: web.Request, uploads: UploadService, upload_id: 
 
     A malformed range or one that is not the next chunk is a 416 carrying the session's current
     Range (OCI distribution-spec §Pushing a blob in chunks); a range whose length disagrees with
-    ``Content-Length`` is SIZE_INVALID. Storage checks the offset again under the upload's lock.
+    ``Content-Length`` is SIZE_INVALID. Whether the chunk starts at the session's offset is
+    checked by storage, under the upload's lock (one status read, not two).
     """
     header = request.headers.get("Content-Range")
     if header is None:
         return None
     chunk = parse_content_range(header)
+    length = request.content_length
+    if chunk is not None and (length is None or length == chunk.length):
+        return chunk.start
+    # An error either way; out of order takes precedence over a length mismatch.
     current = await uploads.status(upload_id)
     if chunk is None or chunk.start != current.offset:
         detail = "expected <start>-<end>" if chunk is None else "not the next chunk"
@@ -93,13 +98,10 @@ async def _chunk_start(request: web.Request, uploads: UploadService, upload_id: 
             {"offset": current.offset},
             size=current.offset,
         )
-    length = request.content_length
-    if length is not None and length != chunk.length:
-        raise SizeInvalid(
-            f"Content-Range spans {chunk.length} bytes but Content-Length is {length}",
-            {"range": header[:100], "length": length},
-        )
-    return chunk.start
+    raise SizeInvalid(
+        f"Content-Range spans {chunk.length} bytes but Content-Length is {length}",
+        {"range": header[:100], "length": length},
+    )
 
 
 def _digest_param(request: web.Request) -> Digest:
