@@ -262,6 +262,18 @@ def _buffered(fd: int, data: memoryview, offset: int) -> None:
         start_writeback(fd, offset, len(data))
 
 
+def write_and_finish(
+    path: str, fd: int, direct: int | None, data: memoryview, offset: int, fsync: bool
+) -> None:
+    """:func:`write_at`, then :func:`finish`: a writer's last hop; closes even on failure."""
+    try:
+        write_at(path, fd, direct, data, offset)
+    except BaseException:
+        finish(path, fd, direct, fsync=False)
+        raise
+    finish(path, fd, direct, fsync)
+
+
 def finish(path: str, fd: int, direct: int | None, fsync: bool) -> None:
     """Optionally fsync, then close both descriptors (even on failure)."""
     try:

@@ -387,14 +387,25 @@ class _FilesystemWriter(FileWriter):
             await self._driver._run(_fsops.finish, self._path, fd, direct, fsync)
 
     async def _finish(self, *, fsync: bool) -> None:
-        """Write out staged bytes, optionally fsync, and close."""
+        """Write out staged bytes, optionally fsync, and close: one hop after the write in flight."""
         try:
-            await self._submit()
             await self._settle()
         except BaseException:
             await self._close_descriptors(fsync=False)
             raise
-        await self._close_descriptors(fsync=fsync)
+        buffer, lead, fill = self._buffer, self._lead, self._fill
+        self._buffer = None
+        fd, direct = self._detach()
+        assert fd is not None
+        data = memoryview(buffer)[lead:fill] if buffer is not None else memoryview(b"")
+        try:
+            await self._driver._run(
+                _fsops.write_and_finish, self._path, fd, direct, data, self._offset, fsync
+            )
+        finally:
+            data.release()
+            if buffer is not None:
+                self._driver._buffers.give(buffer)
 
     async def close(self) -> None:
         """Write out buffered bytes and close; idempotent."""
