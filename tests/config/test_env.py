@@ -108,14 +108,14 @@ http:
         ),
         ({"REGISTRY_STORAGE_INMEMORY": ""}, lambda c: c.storage.driver_name == "inmemory"),
         (
-            {"REGISTRY_STORAGE_FILESYSTEM_DIRECTWRITES": "false"},
-            lambda c: c.storage.driver_params["directwrites"] is False,
+            {"REGISTRY_STORAGE_FILESYSTEM_DIRECTWRITES": "true"},
+            lambda c: c.storage.driver_params["directwrites"] is True,
         ),
         (
             {"REGISTRY_STORAGE": "filesystem", "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": "/new"},
             lambda c: (
                 c.storage.driver_params
-                == {"rootdirectory": "/new", "maxthreads": 100, "directwrites": True}
+                == {"rootdirectory": "/new", "maxthreads": 100, "directwrites": False}
             ),
         ),
         (

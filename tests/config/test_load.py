@@ -141,7 +141,7 @@ def test_registry2_default_config(load_yaml: Loader) -> None:
     assert config.storage.driver_params == {
         "rootdirectory": "/var/lib/registry",
         "maxthreads": 100,
-        "directwrites": True,
+        "directwrites": False,
     }
     assert config.storage.cache.blobdescriptor == "inmemory"
     assert config.storage.cache.blobdescriptorsize == 10000
@@ -166,7 +166,7 @@ def test_every_supported_key(load_yaml: Loader) -> None:
     assert storage.driver_params == {
         "rootdirectory": "/srv/registry",
         "maxthreads": 50,
-        "directwrites": True,
+        "directwrites": False,
     }
     assert storage.delete.enabled is True
     assert storage.redirect.disable is True

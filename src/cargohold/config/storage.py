@@ -40,8 +40,9 @@ class FilesystemParams(Section):
     # Distribution raises values under 25 to 25; the driver does the same, so any positive works.
     maxthreads: int = Field(default=100, ge=1)
     # cargohold's own: upload data bypasses the page cache (O_DIRECT) where the filesystem
-    # allows it. Distribution has no such key; false restores its buffered writes.
-    directwrites: bool = True
+    # allows it. Off by default, as in Distribution: a blob just pushed stays in the page cache
+    # for the pulls that usually follow. See docs/performance.md, "Push".
+    directwrites: bool = False
 
     @field_validator("rootdirectory")
     @classmethod

@@ -24,11 +24,11 @@ def test_inmemory() -> None:
 def test_filesystem_defaults() -> None:
     d = create_driver("filesystem", {})
     assert isinstance(d, FilesystemDriver)
-    assert (d.rootdirectory, d.maxthreads, d.directwrites) == ("/var/lib/registry", 100, True)
+    assert (d.rootdirectory, d.maxthreads, d.directwrites) == ("/var/lib/registry", 100, False)
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"), [(False, False), ("false", False), ("0", False), ("True", True)]
+    ("value", "expected"), [(True, True), ("true", True), ("1", True), ("False", False)]
 )
 def test_filesystem_directwrites(value: Any, expected: bool) -> None:
     d = create_driver("filesystem", {"directwrites": value})

@@ -35,12 +35,12 @@ class TestFilesystemDriver(DriverSuite):
         await d.aclose()
 
 
-class TestFilesystemDriverBuffered(DriverSuite):
-    """``directwrites: false``: every write through the page cache, as Distribution does."""
+class TestFilesystemDriverDirect(DriverSuite):
+    """``directwrites: true``: whole blocks of upload data bypass the page cache."""
 
     @pytest.fixture
     async def driver(self, tmp_path: Path) -> AsyncIterator[StorageDriver]:
-        d = FilesystemDriver(str(tmp_path / "root"), directwrites=False)
+        d = FilesystemDriver(str(tmp_path / "root"), directwrites=True)
         yield d
         await d.aclose()
 
@@ -48,6 +48,13 @@ class TestFilesystemDriverBuffered(DriverSuite):
 @pytest.fixture
 async def fs(tmp_path: Path) -> AsyncIterator[FilesystemDriver]:
     d = FilesystemDriver(str(tmp_path / "root"))
+    yield d
+    await d.aclose()
+
+
+@pytest.fixture
+async def direct_fs(tmp_path: Path) -> AsyncIterator[FilesystemDriver]:
+    d = FilesystemDriver(str(tmp_path / "root"), directwrites=True)
     yield d
     await d.aclose()
 
@@ -217,9 +224,11 @@ def _is_direct(fd: int) -> bool:
 
 
 async def test_whole_blocks_bypass_the_page_cache_and_ragged_ends_do_not(
-    fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    direct_fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    await fs.put_content("/upload", b"h" * 100)  # an append then starts 100 bytes into a block
+    await direct_fs.put_content(
+        "/upload", b"h" * 100
+    )  # an append then starts 100 bytes into a block
     writes: list[tuple[bool, int, int]] = []
     real = _fsops.pwrite_all
 
@@ -228,7 +237,7 @@ async def test_whole_blocks_bypass_the_page_cache_and_ragged_ends_do_not(
         real(fd, data, offset)
 
     monkeypatch.setattr(_fsops, "pwrite_all", record)
-    writer = await fs.writer("/upload", append=True)
+    writer = await direct_fs.writer("/upload", append=True)
     await writer.write(b"d" * (WRITE_BUFFER_SIZE + 10_000))
     await writer.close()
     # The first buffer ends where a buffer ends, at WRITE_BUFFER_SIZE: a ragged head, then
@@ -244,8 +253,24 @@ async def test_whole_blocks_bypass_the_page_cache_and_ragged_ends_do_not(
     )
 
 
+async def test_by_default_every_write_goes_through_the_page_cache(
+    fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    direct: list[bool] = []
+    real = _fsops.pwrite_all
+
+    def record(fd: int, data: memoryview, offset: int) -> None:
+        direct.append(_is_direct(fd))
+        real(fd, data, offset)
+
+    monkeypatch.setattr(_fsops, "pwrite_all", record)
+    async with await fs.writer("/upload") as writer:
+        await writer.write(b"d" * (3 * WRITE_BUFFER_SIZE))
+    assert direct == [False, False, False]
+
+
 async def test_a_refused_direct_write_falls_back_to_the_page_cache(
-    fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    direct_fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     writes: list[bool] = []
     real = _fsops.pwrite_all
@@ -258,7 +283,7 @@ async def test_a_refused_direct_write_falls_back_to_the_page_cache(
 
     monkeypatch.setattr(_fsops, "pwrite_all", refuse_direct)
     content = b"".join(_ragged(3 * WRITE_BUFFER_SIZE, seed=7))
-    writer = await fs.writer("/upload")
+    writer = await direct_fs.writer("/upload")
     await writer.write(content)
     await writer.commit()
     assert (tmp_path / "root/upload").read_bytes() == content
@@ -266,7 +291,7 @@ async def test_a_refused_direct_write_falls_back_to_the_page_cache(
 
 
 async def test_a_filesystem_without_direct_io_gets_buffered_writes(
-    fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    direct_fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     real_open = os.open
 
@@ -277,13 +302,13 @@ async def test_a_filesystem_without_direct_io_gets_buffered_writes(
 
     monkeypatch.setattr(os, "open", no_direct)
     content = b"".join(_ragged(2 * WRITE_BUFFER_SIZE + 1, seed=3))
-    async with await fs.writer("/upload") as writer:
+    async with await direct_fs.writer("/upload") as writer:
         await writer.write(content)
     assert (tmp_path / "root/upload").read_bytes() == content
 
 
 async def test_a_cancelled_write_leaves_the_descriptor_to_the_write_in_flight(
-    fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    direct_fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     started, gate = threading.Event(), threading.Event()
     real = _fsops.write_at
@@ -294,7 +319,7 @@ async def test_a_cancelled_write_leaves_the_descriptor_to_the_write_in_flight(
         return real(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(_fsops, "write_at", slow)
-    writer = await fs.writer("/upload")
+    writer = await direct_fs.writer("/upload")
     await writer.write(b"a" * WRITE_BUFFER_SIZE)  # submitted; the thread now waits at the gate
     await asyncio.to_thread(started.wait)
     second = asyncio.create_task(writer.write(b"b" * WRITE_BUFFER_SIZE))
@@ -313,7 +338,7 @@ async def test_a_cancelled_write_leaves_the_descriptor_to_the_write_in_flight(
 
 
 async def test_a_cancelled_cancel_still_removes_the_file_and_closes_it(
-    fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    direct_fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     before = _open_fds()
     started, gate = threading.Event(), threading.Event()
@@ -325,7 +350,7 @@ async def test_a_cancelled_cancel_still_removes_the_file_and_closes_it(
         return real(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(_fsops, "write_at", slow)
-    writer = await fs.writer("/upload")
+    writer = await direct_fs.writer("/upload")
     await writer.write(b"a" * WRITE_BUFFER_SIZE)
     await asyncio.to_thread(started.wait)
     cancelling = asyncio.create_task(writer.cancel())

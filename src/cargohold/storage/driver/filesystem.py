@@ -66,7 +66,7 @@ class FilesystemDriver(StorageDriver):
     name = "filesystem"
 
     def __init__(
-        self, rootdirectory: str, maxthreads: int = 100, *, directwrites: bool = True
+        self, rootdirectory: str, maxthreads: int = 100, *, directwrites: bool = False
     ) -> None:
         if not rootdirectory:
             raise ValueError("filesystem driver: rootdirectory must not be empty")
@@ -139,9 +139,9 @@ class FilesystemDriver(StorageDriver):
     async def writer(self, path: str, append: bool = False) -> FileWriter:
         """Open a staging writer; truncates unless ``append`` (which needs an existing file).
 
-        With ``directwrites`` (the default) whole blocks bypass the page cache where the
-        filesystem supports ``O_DIRECT``: no copy into cache pages, no dirty pages for the commit's
-        fsync to wait for, and no eviction of what pulls are reading.
+        With ``directwrites`` whole blocks bypass the page cache where the filesystem supports
+        ``O_DIRECT``: no copy into cache pages, no dirty pages for the commit's fsync to wait for,
+        no eviction of what pulls are reading; but the first pull of the blob reads the disk.
         """
         full = self._full(path)
 
@@ -459,5 +459,5 @@ def from_parameters(params: Mapping[str, Any]) -> FilesystemDriver:
     # Distribution raises values under 25 to 25 rather than failing; a drop-in must accept them.
     maxthreads = max(int_param("filesystem", params, "maxthreads", 100), 25)
     return FilesystemDriver(
-        root, maxthreads, directwrites=bool_param("filesystem", params, "directwrites", True)
+        root, maxthreads, directwrites=bool_param("filesystem", params, "directwrites", False)
     )
