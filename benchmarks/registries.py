@@ -62,6 +62,8 @@ def server_config(
         config["redis"] = {"addr": settings.redis_addr, "db": SERVERS.index(kind)}
     # Both purge abandoned uploads in the background; keep that off the measurements.
     config["storage"]["maintenance"] = {"uploadpurging": {"enabled": False}}
+    if kind == "cargohold" and settings.cargohold_directwrites is not None:
+        config["storage"]["filesystem"]["directwrites"] = settings.cargohold_directwrites
     workers = cargohold_workers(settings, mode) if kind == "cargohold" else None
     if workers is not None:
         config["http"]["workers"] = workers

@@ -184,6 +184,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--cargohold-workers", type=int, help="http.workers for cargohold, if supported"
     )
+    parser.add_argument(
+        "--cargohold-directwrites",
+        action=argparse.BooleanOptionalAction,
+        help="storage.filesystem.directwrites for cargohold (default: its own, off)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"default {DEFAULT_OUT}")
     parser.add_argument(
         "--workdir", type=Path, help="where temporary roots go (default: system temp)"
@@ -206,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         small_warmup=args.warmup,
         cache=None if args.cache is None else ("" if args.cache == "none" else args.cache),
         cargohold_workers=args.cargohold_workers,
+        cargohold_directwrites=args.cargohold_directwrites,
     )
     workloads = [BY_NAME[n] for n in args.workload] if args.workload else list(WORKLOADS)
     modes = list(MODES) if args.mode == "both" else [args.mode]

@@ -44,6 +44,8 @@ class Settings:
     redis_addr: str | None = None
     #: ``http.workers`` for cargohold when its config accepts the key; None keeps its default.
     cargohold_workers: int | None = None
+    #: ``storage.filesystem.directwrites`` for cargohold; None keeps its default (off).
+    cargohold_directwrites: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

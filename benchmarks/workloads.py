@@ -96,6 +96,21 @@ def blob_push_chunked(bench: Bench, target: Target, run: int) -> Sample:
     return _push(bench, target, chunked=True)
 
 
+def blob_pull_fresh(bench: Bench, target: Target, run: int) -> Sample:
+    """GET of a 1 GiB blob pushed just before (untimed): what a CI runner pulling a layer its
+    build pushed sees. A server whose push bypassed the page cache reads it from disk."""
+    content = blobs.BlobContent(bench.settings.blob_size)
+    repo = "bench/fresh"
+    with bench.client_side(), Connection("127.0.0.1", target.port) as conn:
+        blobs.push_monolithic(conn, repo, content)
+        started = time.perf_counter()
+        moved = blobs.pull(conn, repo, content.digest, content.size)
+        elapsed = time.perf_counter() - started
+    remove_blob(target.root, content.digest)
+    os.sync()
+    return Sample(_mbps(moved, elapsed))
+
+
 def _small(method: str, path: str, headers: dict[str, str] | None = None) -> RunFn:
     def run(bench: Bench, target: Target, index: int) -> Sample:
         resolved = path.format(seed=target.seeded, tag=SMALL_TAG, n=bench.settings.catalog_page)
@@ -143,6 +158,13 @@ WORKLOADS: tuple[Workload, ...] = (
         blob_pull_range,
         ("sendfile-range",),
         1.0,
+    ),
+    Workload(
+        "blob-pull-fresh",
+        "Blob pull, GET 1 GiB just pushed",
+        "MB/s",
+        True,
+        blob_pull_fresh,
     ),
     Workload(
         "blob-push-monolithic",
