@@ -256,17 +256,19 @@ async def test_whole_blocks_bypass_the_page_cache_and_ragged_ends_do_not(
 async def test_by_default_every_write_goes_through_the_page_cache(
     fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    direct: list[bool] = []
+    writes: list[tuple[bool, int]] = []
     real = _fsops.pwrite_all
 
     def record(fd: int, data: memoryview, offset: int) -> None:
-        direct.append(_is_direct(fd))
+        writes.append((_is_direct(fd), len(data)))
         real(fd, data, offset)
 
     monkeypatch.setattr(_fsops, "pwrite_all", record)
     async with await fs.writer("/upload") as writer:
-        await writer.write(b"d" * (3 * WRITE_BUFFER_SIZE))
-    assert direct == [False, False, False]
+        await writer.write(b"d" * (3 * WRITE_BUFFER_SIZE + 5))
+    # In pieces small enough that the kernel backs them with small folios (see _fsops).
+    pieces = 3 * WRITE_BUFFER_SIZE // _fsops.CACHED_WRITE_PIECE
+    assert writes == [(False, _fsops.CACHED_WRITE_PIECE)] * pieces + [(False, 5)]
 
 
 async def test_a_refused_direct_write_falls_back_to_the_page_cache(
@@ -307,9 +309,9 @@ async def test_a_filesystem_without_direct_io_gets_buffered_writes(
     assert (tmp_path / "root/upload").read_bytes() == content
 
 
-async def test_a_cancelled_write_leaves_the_descriptor_to_the_write_in_flight(
-    direct_fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+@pytest.fixture
+def gated_writes(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """(started, gate): each buffer write signals ``started``, then waits for ``gate``."""
     started, gate = threading.Event(), threading.Event()
     real = _fsops.write_at
 
@@ -319,6 +321,15 @@ async def test_a_cancelled_write_leaves_the_descriptor_to_the_write_in_flight(
         return real(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(_fsops, "write_at", slow)
+    return started, gate
+
+
+async def test_a_cancelled_write_leaves_the_descriptor_to_the_write_in_flight(
+    direct_fs: FilesystemDriver,
+    gated_writes: tuple[threading.Event, threading.Event],
+    tmp_path: Path,
+) -> None:
+    started, gate = gated_writes
     writer = await direct_fs.writer("/upload")
     await writer.write(b"a" * WRITE_BUFFER_SIZE)  # submitted; the thread now waits at the gate
     await asyncio.to_thread(started.wait)
@@ -338,18 +349,12 @@ async def test_a_cancelled_write_leaves_the_descriptor_to_the_write_in_flight(
 
 
 async def test_a_cancelled_cancel_still_removes_the_file_and_closes_it(
-    direct_fs: FilesystemDriver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    direct_fs: FilesystemDriver,
+    gated_writes: tuple[threading.Event, threading.Event],
+    tmp_path: Path,
 ) -> None:
     before = _open_fds()
-    started, gate = threading.Event(), threading.Event()
-    real = _fsops.write_at
-
-    def slow(*args: object) -> bool:
-        started.set()
-        gate.wait()
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(_fsops, "write_at", slow)
+    started, gate = gated_writes
     writer = await direct_fs.writer("/upload")
     await writer.write(b"a" * WRITE_BUFFER_SIZE)
     await asyncio.to_thread(started.wait)

@@ -255,11 +255,20 @@ def write_at(path: str, fd: int, direct: int | None, data: memoryview, offset: i
     return True
 
 
+# Buffered writes go out in pieces of this size. The kernel sizes the page-cache folios it
+# allocates by the write's length: from 256 KiB up, writing 1 GiB through the cache cost
+# 0.6-2.1 s of system CPU on the benchmark VM (large contiguous allocations, often of memory the
+# hypervisor has to fault in), at 16-128 KiB a steady 0.25-0.4 s. Go's bufio writes 32 KiB.
+CACHED_WRITE_PIECE = 128 * 1024
+
+
 def _buffered(fd: int, data: memoryview, offset: int) -> None:
     """Write through the page cache and start its writeback early (the commit fsyncs)."""
-    if data:
-        pwrite_all(fd, data, offset)
-        start_writeback(fd, offset, len(data))
+    if not data:
+        return
+    for start in range(0, len(data), CACHED_WRITE_PIECE):
+        pwrite_all(fd, data[start : start + CACHED_WRITE_PIECE], offset + start)
+    start_writeback(fd, offset, len(data))
 
 
 def write_and_finish(
