@@ -34,13 +34,22 @@ _READY_TIMEOUT: Final = 20.0
 WRITE_PIECE: Final = 4 * MiB
 
 
-def sha256_mbps(total: int, *, core: int | None = None) -> float:
-    """hashlib.sha256 throughput over an in-memory buffer (MB/s, 10^6 bytes), on ``core`` if given."""
-    buffer = os.urandom(min(total, 64 * MiB))
+@contextlib.contextmanager
+def _on_core(core: int | None) -> Iterator[None]:
+    """Run the block on ``core`` (anywhere if None), then restore this process's affinity."""
     before = os.sched_getaffinity(0)
     if core is not None:
         os.sched_setaffinity(0, {core})
     try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def sha256_mbps(total: int, *, core: int | None = None) -> float:
+    """hashlib.sha256 throughput over an in-memory buffer (MB/s, 10^6 bytes), on ``core`` if given."""
+    buffer = os.urandom(min(total, 64 * MiB))
+    with _on_core(core):
         hasher = hashlib.sha256()
         done = 0
         started = time.perf_counter()
@@ -48,8 +57,6 @@ def sha256_mbps(total: int, *, core: int | None = None) -> float:
             hasher.update(buffer)
             done += len(buffer)
         elapsed = time.perf_counter() - started
-    finally:
-        os.sched_setaffinity(0, before)
     return done / elapsed / 1e6
 
 
@@ -63,9 +70,6 @@ def durable_write_mbps(directory: Path, total: int, *, core: int | None = None) 
     """
     buffer = mmap.mmap(-1, WRITE_PIECE)  # page aligned, as O_DIRECT needs
     buffer.write(os.urandom(WRITE_PIECE))
-    before = os.sched_getaffinity(0)
-    if core is not None:
-        os.sched_setaffinity(0, {core})
     path = directory / f"durable-write-{os.getpid()}.bin"
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     try:
@@ -73,22 +77,22 @@ def durable_write_mbps(directory: Path, total: int, *, core: int | None = None) 
     except OSError:
         fd = os.open(path, flags, 0o600)
     try:
-        done = 0
-        started = time.perf_counter()
-        while done < total:
-            # A changing prefix keeps every piece distinct, in case the disk deduplicates.
-            buffer[:8] = done.to_bytes(8, "little")
-            view = memoryview(buffer)
-            while view:
-                view = view[os.write(fd, view) :]
-            view.release()
-            done += WRITE_PIECE
-        os.fsync(fd)
-        elapsed = time.perf_counter() - started
+        with _on_core(core):
+            done = 0
+            started = time.perf_counter()
+            while done < total:
+                # A changing prefix keeps every piece distinct, in case the disk deduplicates.
+                buffer[:8] = done.to_bytes(8, "little")
+                view = memoryview(buffer)
+                while view:
+                    view = view[os.write(fd, view) :]
+                view.release()
+                done += WRITE_PIECE
+            os.fsync(fd)
+            elapsed = time.perf_counter() - started
     finally:
         os.close(fd)
         path.unlink(missing_ok=True)
-        os.sched_setaffinity(0, before)
         buffer.close()
         os.sync()
     return done / elapsed / 1e6
@@ -277,11 +281,10 @@ class TransferCeilings:
     def sample(self, name: str) -> float:
         """One measurement of ``name`` (a TRANSFER_CEILINGS member), in MB/s."""
         settings = self.bench.settings
+        core = SERVER_CORE if self.bench.pinned else None  # where the servers run
         if name == "sha256":
-            core = SERVER_CORE if self.bench.pinned else None
             return sha256_mbps(settings.sha256_bytes, core=core)
         if name == "durable-write":
-            core = SERVER_CORE if self.bench.pinned else None
             return durable_write_mbps(self.bench.workdir, settings.blob_size, core=core)
         with self.bench.client_side(), Connection("127.0.0.1", self.port) as conn:
             started = time.perf_counter()
