@@ -295,10 +295,11 @@ def finish(path: str, fd: int, direct: int | None, fsync: bool) -> None:
         os.close(fd)
 
 
-def discard(path: str, full: str, fd: int | None) -> None:
-    """Close ``fd`` if open and unlink the file (already gone is fine)."""
-    if fd is not None:
-        os.close(fd)
+def discard(path: str, full: str, fd: int | None, direct: int | None) -> None:
+    """Close the descriptors that are open and unlink the file (already gone is fine)."""
+    for descriptor in (fd, direct):
+        if descriptor is not None:
+            os.close(descriptor)
     with translated(path), contextlib.suppress(FileNotFoundError, IsADirectoryError):
         os.unlink(full)
 

@@ -437,9 +437,7 @@ class _FilesystemWriter(FileWriter):
         with contextlib.suppress(Exception):
             await self._settle()
         fd, direct = self._detach()
-        if direct is not None:
-            os.close(direct)
-        await self._driver._run(_fsops.discard, self._path, self._full, fd)
+        await self._driver._run(_fsops.discard, self._path, self._full, fd, direct)
 
 
 def _page(path: str, names: list[str], start_after: str, limit: int | None) -> list[str]:
