@@ -103,6 +103,12 @@ def _log(message: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
 
 
+def run_order(run: int) -> tuple[str, ...]:
+    """The servers' turn order in run ``run``: it alternates, so an effect one run leaves on
+    the next (a freed page cache the other server reuses warm) favours each server equally."""
+    return SERVERS if run % 2 == 0 else tuple(reversed(SERVERS))
+
+
 def run_mode(
     settings: Settings,
     mode: str,
@@ -136,12 +142,20 @@ def run_mode(
             results.append(result)
             rotating = [c for c in workload.ceilings if c in ceilings.TRANSFER_CEILINGS]
             try:
-                for run in range(settings.runs):
-                    for ceiling in rotating:  # the ceilings take their turn in the rotation too
-                        value = transfer.sample(ceiling)
-                        result.ceiling_samples.setdefault(ceiling, []).append(value)
-                        measured.setdefault(ceiling, []).append(value)
+                if workload.warmup:
                     for kind in SERVERS:
+                        workload.run(bench, targets[kind], -1)
+                        wait_idle(targets[kind].registry.pid)
+                    _log(f"[{mode}] {workload.name}: one untimed warm-up run per server done")
+                for run in range(settings.runs):
+                    for kind in run_order(run):
+                        # The ceilings run right before each server's turn: they are sampled in
+                        # the same noise, and each server starts from the state they leave (for
+                        # a push, a page cache just freed), not from the other server's leftovers.
+                        for ceiling in rotating:
+                            value = transfer.sample(ceiling)
+                            result.ceiling_samples.setdefault(ceiling, []).append(value)
+                            measured.setdefault(ceiling, []).append(value)
                         sample = workload.run(bench, targets[kind], run)
                         result.samples[kind].append(sample)
                         drained = wait_idle(targets[kind].registry.pid)
