@@ -85,17 +85,24 @@ async def test_upload_bodies_reach_storage_in_bounded_chunks(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sizes: list[int] = []
+    lengths: list[int | None] = []
     original = Uploads.append
 
     async def recording_append(
-        self: Uploads, upload_id: str, body: Body, start: int | None = None
+        self: Uploads,
+        upload_id: str,
+        body: Body,
+        start: int | None = None,
+        length: int | None = None,
     ) -> UploadStatus:
+        lengths.append(length)
+
         async def recorded() -> Body:
             async for chunk in body:
                 sizes.append(len(chunk))
                 yield chunk
 
-        return await original(self, upload_id, recorded(), start)
+        return await original(self, upload_id, recorded(), start, length)
 
     monkeypatch.setattr(Uploads, "append", recording_append)
     resp = await client.post("/v2/foo/blobs/uploads/")
@@ -105,10 +112,16 @@ async def test_upload_bodies_reach_storage_in_bounded_chunks(
         for i in range(0, len(data), 3 * READ_CHUNK_SIZE):
             yield data[i : i + 3 * READ_CHUNK_SIZE]
 
-    patched = await client.patch(URL(resp.headers["Location"]).path, data=body())
+    location = URL(resp.headers["Location"]).path
+    patched = await client.patch(location, data=body())
     assert patched.status == 202
     assert sum(sizes) == len(data)
     assert max(sizes) <= READ_CHUNK_SIZE
+    # A chunked transfer encoding declares no length; a Content-Length is passed on as the hint.
+    patched = await client.patch(URL(patched.headers["Location"]).path, data=b"y" * 1000)
+    assert patched.status == 202
+    assert lengths == [None, 1000]
+    assert patched.headers["Range"] == f"0-{len(data) + 1000 - 1}"
 
 
 async def test_stream_cut_short_closes_the_connection(

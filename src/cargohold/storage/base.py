@@ -86,14 +86,25 @@ class UploadService(Protocol):
         """Raise BlobUploadUnknown for unknown, finished or cancelled ids."""
         ...
 
-    async def append(self, upload_id: str, body: Body, start: int | None = None) -> UploadStatus:
-        """Stream ``body`` onto the upload; raise RangeInvalid if ``start`` is not the offset."""
+    async def append(
+        self, upload_id: str, body: Body, start: int | None = None, length: int | None = None
+    ) -> UploadStatus:
+        """Stream ``body`` onto the upload; raise RangeInvalid if ``start`` is not the offset.
+
+        ``length`` is the body's declared size, if known: a hint for allocating storage.
+        """
         ...
 
     async def commit(
-        self, upload_id: str, digest: Digest, body: Body | None = None, start: int | None = None
+        self,
+        upload_id: str,
+        digest: Digest,
+        body: Body | None = None,
+        start: int | None = None,
+        length: int | None = None,
     ) -> Descriptor:
-        """Append the final ``body``, verify ``digest`` and link the blob; DigestInvalid on mismatch."""
+        """Append the final ``body`` (``length`` as for append), verify ``digest`` and link the
+        blob; DigestInvalid on mismatch."""
         ...
 
     async def cancel(self, upload_id: str) -> None: ...

@@ -118,11 +118,15 @@ class Uploads:
             ) from None
         return UploadStatus(upload_id, info.size, parse_started_at(started))
 
-    async def append(self, upload_id: str, body: Body, start: int | None = None) -> UploadStatus:
+    async def append(
+        self, upload_id: str, body: Body, start: int | None = None, length: int | None = None
+    ) -> UploadStatus:
         async with self.state.lock(upload_id):
-            return await self._append(upload_id, body, start)
+            return await self._append(upload_id, body, start, length)
 
-    async def _append(self, upload_id: str, body: Body, start: int | None) -> UploadStatus:
+    async def _append(
+        self, upload_id: str, body: Body, start: int | None, length: int | None
+    ) -> UploadStatus:
         current = await self.status(upload_id)
         if start is not None and start != current.offset:
             raise RangeInvalid(
@@ -137,6 +141,8 @@ class Uploads:
             digester = None
         writer = await self.driver.writer(paths.upload_data(self.repository, upload_id), True)
         try:
+            if length:
+                await writer.reserve(length)
             async for chunk in body:
                 if digester is not None:
                     digester.update(chunk)
@@ -149,11 +155,16 @@ class Uploads:
         return UploadStatus(upload_id, writer.size, current.started_at)
 
     async def commit(
-        self, upload_id: str, digest: Digest, body: Body | None = None, start: int | None = None
+        self,
+        upload_id: str,
+        digest: Digest,
+        body: Body | None = None,
+        start: int | None = None,
+        length: int | None = None,
     ) -> Descriptor:
         async with self.state.lock(upload_id):
             status = (
-                await self._append(upload_id, body, start)
+                await self._append(upload_id, body, start, length)
                 if body is not None
                 else await self.status(upload_id)
             )

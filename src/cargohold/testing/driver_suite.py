@@ -313,6 +313,20 @@ class DriverSuite:
             assert (await driver.stat(path)).size == len(expected)
         assert await driver.get_content(path) == expected
 
+    async def test_writer_reserve_is_only_a_hint(self, driver: StorageDriver, base: str) -> None:
+        # Fewer bytes than announced, then more on an append: exactly what was written is kept.
+        first, second = blob(3 << 20, seed=1), blob(1 << 20, seed=2)
+        writer = await driver.writer(f"{base}/upload")
+        await writer.reserve(10 << 20)
+        await writer.write(first)
+        await writer.close()
+        writer = await driver.writer(f"{base}/upload", append=True)
+        await writer.reserve(1000)
+        await writer.write(second)
+        await writer.commit()
+        assert (await driver.stat(f"{base}/upload")).size == len(first) + len(second)
+        assert await driver.get_content(f"{base}/upload") == first + second
+
     async def test_writer_many_small_writes(self, driver: StorageDriver, base: str) -> None:
         parts = [blob(997, seed=i) for i in range(3000)]  # ~3 MiB crosses write buffers
         async with await driver.writer(f"{base}/file") as writer:

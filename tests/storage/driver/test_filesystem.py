@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 
 from cargohold.errors import InvalidPath, PathNotFound, StorageError
-from cargohold.storage.driver import _fsops
+from cargohold.storage.driver import _fsops, _reserve
 from cargohold.storage.driver._aligned import ALIGN
 from cargohold.storage.driver.base import StorageDriver
 from cargohold.storage.driver.filesystem import (
     CACHED_LISTING_MIN,
+    RESERVE_AHEAD,
     TEMP_PREFIX,
     WRITE_BUFFER_SIZE,
     FilesystemDriver,
@@ -184,6 +185,72 @@ async def test_writer_buffers_until_close(fs: FilesystemDriver, tmp_path: Path) 
     assert (tmp_path / "root/upload").stat().st_size >= WRITE_BUFFER_SIZE
     await writer.close()
     assert (tmp_path / "root/upload").stat().st_size == 2 * WRITE_BUFFER_SIZE + 5
+
+
+def _allocated(path: Path) -> int:
+    return path.stat().st_blocks * 512
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["directwrites", "buffered"])
+async def test_announced_bytes_are_allocated_a_window_ahead_and_the_rest_given_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct: bool
+) -> None:
+    calls: list[tuple[int, int, bool]] = []
+    real = _reserve.reserve
+
+    def spy(fd: int, offset: int, length: int) -> bool:
+        took = real(fd, offset, length)
+        calls.append((offset, length, took))
+        return took
+
+    monkeypatch.setattr(_reserve, "reserve", spy)
+    driver = FilesystemDriver(str(tmp_path / "root"), directwrites=direct)
+    try:
+        data = os.urandom(3 * WRITE_BUFFER_SIZE + 12345)
+        writer = await driver.writer("/upload")
+        await writer.reserve(1 << 40)  # a client may announce anything; a window is allocated
+        await writer.write(data)
+        await writer.close()
+        # One call, in the first write's hop: that write plus a window, not the terabyte.
+        assert [(o, n) for o, n, _ in calls] == [(0, WRITE_BUFFER_SIZE + RESERVE_AHEAD)]
+        path = tmp_path / "root/upload"
+        assert path.read_bytes() == data
+        # What the client never sent is not kept allocated (the file's own blocks, rounded).
+        assert _allocated(path) < len(data) + (1 << 20)
+
+        calls.clear()
+        writer = await driver.writer("/upload", append=True)
+        await writer.reserve(2 * WRITE_BUFFER_SIZE)
+        await writer.write(data[: 2 * WRITE_BUFFER_SIZE])
+        await writer.commit()
+        # From the end of the file to the end announced, no further.
+        assert [(o, n) for o, n, _ in calls] == [(len(data), 2 * WRITE_BUFFER_SIZE)]
+        assert path.read_bytes() == data + data[: 2 * WRITE_BUFFER_SIZE]
+    finally:
+        await driver.aclose()
+
+
+async def test_space_reserved_before_a_failed_write_is_given_back(
+    fs: FilesystemDriver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = await fs.writer("/upload")
+    await writer.reserve(64 << 20)
+    await writer.write(b"x" * 10)
+    real = _fsops.pwrite_all
+
+    def fail_after_reserving(fd: int, data: memoryview, offset: int) -> None:
+        if offset >= WRITE_BUFFER_SIZE:
+            raise OSError(errno.EIO, "Input/output error")
+        real(fd, data, offset)
+
+    monkeypatch.setattr(_fsops, "pwrite_all", fail_after_reserving)
+    await writer.write(b"y" * 2 * WRITE_BUFFER_SIZE)
+    with pytest.raises(StorageError, match="Input/output"):
+        await writer.write(b"z" * WRITE_BUFFER_SIZE)
+    await writer.close()
+    path = tmp_path / "root/upload"
+    assert path.stat().st_size == WRITE_BUFFER_SIZE  # the first buffer landed, the second failed
+    assert _allocated(path) < 2 * WRITE_BUFFER_SIZE
 
 
 def _ragged(total: int, seed: int) -> list[bytes]:

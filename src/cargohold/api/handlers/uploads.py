@@ -144,7 +144,7 @@ async def _monolithic(request: web.Request, digest: Digest) -> web.StreamRespons
     status = await uploads.create(digest.algorithm)
     try:
         body = _body(request) if request.body_exists else None
-        desc = await uploads.commit(status.upload_id, digest, body)
+        desc = await uploads.commit(status.upload_id, digest, body, length=request.content_length)
     except Exception:
         # Nobody holds this session's id, so nothing could resume it: remove it now.
         # Already gone after a digest mismatch, which discards the upload itself.
@@ -165,7 +165,7 @@ async def patch(request: web.Request) -> web.StreamResponse:
     upload_id = _upload_id(request)
     uploads = context.repository(request).uploads
     start_at = await _chunk_start(request, uploads, upload_id)
-    status = await uploads.append(upload_id, _body(request), start_at)
+    status = await uploads.append(upload_id, _body(request), start_at, request.content_length)
     return _progress(request, status, 202)
 
 
@@ -176,7 +176,7 @@ async def put(request: web.Request) -> web.StreamResponse:
     digest = _digest_param(request)
     start_at = await _chunk_start(request, uploads, upload_id)
     body = _body(request) if request.body_exists else None
-    desc = await uploads.commit(upload_id, digest, body, start_at)
+    desc = await uploads.commit(upload_id, digest, body, start_at, request.content_length)
     return _created(request, desc)
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Hashable, Iterator
 from typing import TypeVar
 
 from cargohold.errors import CargoholdError, InvalidPath, PathNotFound, StorageError
+from cargohold.storage.driver import _reserve
 from cargohold.storage.driver._aligned import ALIGN
 from cargohold.storage.driver._writeback import start_writeback
 from cargohold.storage.driver.base import FileInfo
@@ -227,14 +228,27 @@ def pwrite_all(fd: int, data: memoryview, offset: int) -> None:
         data, offset = data[done:], offset + done
 
 
-def write_at(path: str, fd: int, direct: int | None, data: memoryview, offset: int) -> bool:
+#: A byte range of a file to allocate ahead of a write: (offset, length).
+Reservation = tuple[int, int] | None
+
+
+def write_at(
+    path: str,
+    fd: int,
+    direct: int | None,
+    data: memoryview,
+    offset: int,
+    reservation: Reservation = None,
+) -> bool:
     """Write ``data`` at file ``offset``: whole aligned blocks through ``direct`` if given (no
-    page-cache copy), the ragged head and tail through ``fd``.
+    page-cache copy), the ragged head and tail through ``fd``; allocate ``reservation`` first.
 
     ``data`` must sit in memory at the same alignment as ``offset`` (``_aligned``). Returns False
     when the filesystem refused the direct write (EINVAL) and everything went through ``fd``:
     the caller should stop using ``direct``.
     """
+    if reservation is not None:
+        _reserve.reserve(fd, *reservation)
     with translated(path):
         if direct is not None:
             head = min(-offset % ALIGN, len(data))
@@ -272,20 +286,29 @@ def _buffered(fd: int, data: memoryview, offset: int) -> None:
 
 
 def write_and_finish(
-    path: str, fd: int, direct: int | None, data: memoryview, offset: int, fsync: bool
+    path: str,
+    fd: int,
+    direct: int | None,
+    data: memoryview,
+    offset: int,
+    fsync: bool,
+    reserved: bool = False,
 ) -> None:
     """:func:`write_at`, then :func:`finish`: a writer's last hop; closes even on failure."""
     try:
         write_at(path, fd, direct, data, offset)
     except BaseException:
-        finish(path, fd, direct, fsync=False)
+        finish(path, fd, direct, fsync=False, reserved=reserved)
         raise
-    finish(path, fd, direct, fsync)
+    finish(path, fd, direct, fsync, reserved)
 
 
-def finish(path: str, fd: int, direct: int | None, fsync: bool) -> None:
-    """Optionally fsync, then close both descriptors (even on failure)."""
+def finish(path: str, fd: int, direct: int | None, fsync: bool, reserved: bool = False) -> None:
+    """Release unused reserved blocks if ``reserved``, optionally fsync, then close both
+    descriptors (even on failure)."""
     try:
+        if reserved:
+            _reserve.release_unused(fd)
         if fsync:
             with translated(path):
                 os.fsync(fd)

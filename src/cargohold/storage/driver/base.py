@@ -86,6 +86,12 @@ class FileWriter(ABC):
     async def write(self, data: bytes) -> None:
         """Append ``data``."""
 
+    async def reserve(self, nbytes: int) -> None:  # noqa: B027 - a hint, ignored by default
+        """Announce that about ``nbytes`` more bytes will follow, so storage may allocate ahead.
+
+        A hint: more or fewer may come, and space reserved but not written is given back.
+        """
+
     @abstractmethod
     async def close(self) -> None:
         """Persist what was written so far; idempotent."""

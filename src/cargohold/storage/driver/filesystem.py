@@ -48,6 +48,9 @@ T = TypeVar("T")
 WRITE_BUFFER_SIZE = 2 << 20
 # Staging buffers kept for reuse by the next uploads (each WRITE_BUFFER_SIZE).
 SPARE_BUFFERS = 16
+#: How far ahead of the writes a writer allocates announced bytes (``FileWriter.reserve``): few
+#: calls per blob, and a client that announces much and sends little holds little.
+RESERVE_AHEAD = 64 << 20
 # Directories with at least this many entries keep their sorted listing (smaller ones are cheaper
 # to scan than to stat and look up), at most this many of them.
 CACHED_LISTING_MIN = 256
@@ -301,6 +304,8 @@ class _FilesystemWriter(FileWriter):
         self._offset = size
         self._lead = self._fill = size % ALIGN
         self._inflight: asyncio.Future[bool] | None = None
+        # File space: allocated through ``_reserved``; announced (``reserve``) through ``_expected``.
+        self._reserved = self._expected = self._opened_size = size
         self._committed = False
         self._cancelled = False
         # Serialises writes so staged bytes reach the file in write order.
@@ -328,6 +333,17 @@ class _FilesystemWriter(FileWriter):
                 if self._fill == pool.size:
                     await self._submit()
 
+    async def reserve(self, nbytes: int) -> None:
+        """Expect ``nbytes`` more: the file's blocks are then allocated a window ahead of the writes."""
+        self._expected = max(self._expected, self._size + nbytes)
+
+    def _reservation(self, end: int) -> _fsops.Reservation:
+        """What to allocate before writing up to ``end``: the next window of the announced bytes."""
+        if end <= self._reserved or self._reserved >= self._expected:
+            return None
+        start, self._reserved = self._reserved, min(self._expected, end + RESERVE_AHEAD)
+        return start, self._reserved - start
+
     async def _submit(self) -> None:
         """Start writing the staged bytes once the previous write has landed."""
         await self._settle()
@@ -348,6 +364,7 @@ class _FilesystemWriter(FileWriter):
             self._direct,
             memoryview(buffer)[lead:fill],
             offset,
+            self._reservation(offset + fill - lead),
         )
         future.add_done_callback(lambda _: self._driver._buffers.give(buffer))
         self._inflight = future
@@ -381,10 +398,18 @@ class _FilesystemWriter(FileWriter):
             self._buffer = None
         return fd, direct
 
+    @property
+    def _reserving(self) -> bool:
+        """Whether blocks were allocated past the end the writes will reach, to be released."""
+        return self._reserved > self._size
+
     async def _close_descriptors(self, *, fsync: bool) -> None:
         fd, direct = self._detach()
         if fd is not None:
-            await self._driver._run(_fsops.finish, self._path, fd, direct, fsync)
+            # Reached after a failed write too, whose file ends short of ``_size``: release
+            # whatever was reserved.
+            reserved = self._reserved > self._opened_size
+            await self._driver._run(_fsops.finish, self._path, fd, direct, fsync, reserved)
 
     async def _finish(self, *, fsync: bool) -> None:
         """Write out staged bytes, optionally fsync, and close: one hop after the write in flight."""
@@ -400,7 +425,14 @@ class _FilesystemWriter(FileWriter):
         data = memoryview(buffer)[lead:fill] if buffer is not None else memoryview(b"")
         try:
             await self._driver._run(
-                _fsops.write_and_finish, self._path, fd, direct, data, self._offset, fsync
+                _fsops.write_and_finish,
+                self._path,
+                fd,
+                direct,
+                data,
+                self._offset,
+                fsync,
+                self._reserving,
             )
         finally:
             data.release()
