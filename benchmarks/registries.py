@@ -174,15 +174,21 @@ _TICKS: Final = os.sysconf("SC_CLK_TCK")
 
 def tree_cpu_seconds(pid: int) -> float:
     """User + system CPU time consumed so far by ``pid`` and its descendants."""
-    total = 0
+    return sum(tree_cpu_times(pid))
+
+
+def tree_cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds consumed so far by ``pid`` and its descendants."""
+    user = system = 0
     for proc in process_tree(pid):
         try:
             with open(f"/proc/{proc}/stat") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
         except (FileNotFoundError, ProcessLookupError):
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return total / _TICKS
+        user += int(fields[11])  # utime, stime: fields 14 and 15 of stat
+        system += int(fields[12])
+    return user / _TICKS, system / _TICKS
 
 
 def wait_idle(pid: int, *, window: float = 0.5, busy: float = 0.05, timeout: float = 60.0) -> float:

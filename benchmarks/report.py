@@ -170,16 +170,18 @@ def _cpu_table(doc: Mapping[str, Any], mode: str) -> list[str]:
         ours, theirs = (s["extra"].get("server_cpu_s_per_gib") for s in (c, d))
         if result["mode"] != mode or ours is None or theirs is None:
             continue
+        ours_sys, theirs_sys = (s["extra"].get("server_sys_s_per_gib") for s in (c, d))
         rows.append(
-            f"| {result['title']} | {ours:.2f} | {theirs:.2f} | "
-            f"{theirs / ours if ours else float('nan'):.2f}x |"
+            f"| {result['title']} | {ours:.2f} | {_num(ours_sys, 2)} | {theirs:.2f} | "
+            f"{_num(theirs_sys, 2)} | {theirs / ours if ours else float('nan'):.2f}x |"
         )
     if not rows:
         return []
     return [
         "",
-        "| server CPU per GiB pushed | cargohold (s) | Distribution (s) | Distribution / cargohold |",
-        "|---|---:|---:|---:|",
+        "| server CPU per GiB pushed | cargohold (s) | of which system | Distribution (s) "
+        "| of which system | Distribution / cargohold |",
+        "|---|---:|---:|---:|---:|---:|",
         *rows,
     ]
 

@@ -91,11 +91,13 @@ def test_push_reports_its_bounds_and_the_servers_cpu(
             assert push["fraction_of_ceiling"]["durable-write"][kind] > 0
             assert push["fraction_of_ceiling"]["page-cache-write"][kind] > 0
             # Receiving and hashing 16 MiB costs CPU; zero would mean the wrong process was read.
-            assert push["servers"][kind]["extra"]["server_cpu_s_per_gib"] > 0
+            extra = push["servers"][kind]["extra"]
+            assert extra["server_cpu_s_per_gib"] > 0
+            assert 0 <= extra["server_sys_s_per_gib"] <= extra["server_cpu_s_per_gib"]
     markdown = (quick_run[1] / "results.md").read_text()
     assert "of durable-write; " in markdown
     assert "of page-cache-write" in markdown
-    assert "| server CPU per GiB pushed |" in markdown
+    assert "| server CPU per GiB pushed | cargohold (s) | of which system |" in markdown
 
 
 def test_a_push_workload_warms_both_servers_up_untimed_first(
