@@ -15,25 +15,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import sys
-from collections.abc import Callable
+
+from cargohold.storage.driver._libc import linux_call
 
 _FALLOC_FL_KEEP_SIZE = 1
-
-
-def _load() -> Callable[[int, int, int, int], int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        fn = ctypes.CDLL(None, use_errno=True).fallocate
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
-    fn.restype = ctypes.c_int
-    return fn
-
-
-_fallocate = _load()
+_fallocate = linux_call("fallocate", ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64)
 
 
 def reserve(fd: int, offset: int, length: int) -> bool:

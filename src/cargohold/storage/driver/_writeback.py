@@ -10,25 +10,13 @@ it is called through libc where it exists (Linux).
 from __future__ import annotations
 
 import ctypes
-import sys
-from collections.abc import Callable
+
+from cargohold.storage.driver._libc import linux_call
 
 _SYNC_FILE_RANGE_WRITE = 2
-
-
-def _load() -> Callable[[int, int, int, int], int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        fn = ctypes.CDLL(None, use_errno=True).sync_file_range
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-    fn.restype = ctypes.c_int
-    return fn
-
-
-_sync_file_range = _load()
+_sync_file_range = linux_call(
+    "sync_file_range", ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint
+)
 
 
 def start_writeback(fd: int, offset: int, length: int) -> bool:
