@@ -304,8 +304,8 @@ def write_and_finish(
 
 
 def finish(path: str, fd: int, direct: int | None, fsync: bool, reserved: bool = False) -> None:
-    """Release unused reserved blocks if ``reserved``, optionally fsync, then close both
-    descriptors (even on failure)."""
+    """Release blocks reserved past the end if any were (``reserved``), optionally fsync, then
+    close both descriptors (even on failure)."""
     try:
         if reserved:
             _reserve.release_unused(fd)

@@ -6,8 +6,8 @@ in one call per range and in long extents. Writing 1 GiB through the page cache 
 pieces cost 0.17-0.18 s of system CPU without it and 0.10-0.11 s with it on the benchmark VM.
 ``KEEP_SIZE`` leaves the file's length alone, so an upload's offset is still its size; a
 truncate to that length releases blocks reserved past it (ext4 ignores a hole punched past the
-end). Python's ``os`` has only
-``posix_fallocate``, which cannot keep the size, so this goes through libc (Linux).
+end). Python's ``os`` has only ``posix_fallocate``, which cannot keep the size, so this goes
+through libc (Linux).
 """
 
 from __future__ import annotations

@@ -400,16 +400,14 @@ class _FilesystemWriter(FileWriter):
 
     @property
     def _reserving(self) -> bool:
-        """Whether blocks were allocated past the end the writes will reach, to be released."""
-        return self._reserved > self._size
+        """Whether blocks were allocated ahead: past the file's end, unused ones are released at
+        the end (even after a failed write, whose file ends short of what was staged)."""
+        return self._reserved > self._opened_size
 
     async def _close_descriptors(self, *, fsync: bool) -> None:
         fd, direct = self._detach()
         if fd is not None:
-            # Reached after a failed write too, whose file ends short of ``_size``: release
-            # whatever was reserved.
-            reserved = self._reserved > self._opened_size
-            await self._driver._run(_fsops.finish, self._path, fd, direct, fsync, reserved)
+            await self._driver._run(_fsops.finish, self._path, fd, direct, fsync, self._reserving)
 
     async def _finish(self, *, fsync: bool) -> None:
         """Write out staged bytes, optionally fsync, and close: one hop after the write in flight."""
