@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import errno
 import fcntl
+import itertools
 import os
 import random
 import threading
@@ -15,12 +16,11 @@ from pathlib import Path
 import pytest
 
 from cargohold.errors import InvalidPath, PathNotFound, StorageError
-from cargohold.storage.driver import _fsops, _reserve
+from cargohold.storage.driver import _fsops, _reserve, filesystem
 from cargohold.storage.driver._aligned import ALIGN
 from cargohold.storage.driver.base import StorageDriver
 from cargohold.storage.driver.filesystem import (
     CACHED_LISTING_MIN,
-    RESERVE_AHEAD,
     TEMP_PREFIX,
     WRITE_BUFFER_SIZE,
     FilesystemDriver,
@@ -208,11 +208,13 @@ async def test_announced_bytes_are_allocated_a_window_ahead_and_the_rest_given_b
     try:
         data = os.urandom(3 * WRITE_BUFFER_SIZE + 12345)
         writer = await driver.writer("/upload")
-        await writer.reserve(1 << 40)  # a client may announce anything; a window is allocated
+        await writer.reserve(1 << 40)  # a client may announce anything
         await writer.write(data)
         await writer.close()
-        # One call, in the first write's hop: that write plus a window, not the terabyte.
-        assert [(o, n) for o, n, _ in calls] == [(0, WRITE_BUFFER_SIZE + RESERVE_AHEAD)]
+        # Never further ahead than what was written: the first buffer (2 MiB) reserves through
+        # 4 MiB, the third (6 MiB written) through 12 MiB. Not the terabyte.
+        buffer = WRITE_BUFFER_SIZE
+        assert [(o, n) for o, n, _ in calls] == [(0, 2 * buffer), (2 * buffer, 4 * buffer)]
         path = tmp_path / "root/upload"
         assert path.read_bytes() == data
         # What the client never sent is not kept allocated (the file's own blocks, rounded).
@@ -223,11 +225,43 @@ async def test_announced_bytes_are_allocated_a_window_ahead_and_the_rest_given_b
         await writer.reserve(2 * WRITE_BUFFER_SIZE)
         await writer.write(data[: 2 * WRITE_BUFFER_SIZE])
         await writer.commit()
-        # From the end of the file to the end announced, no further.
-        assert [(o, n) for o, n, _ in calls] == [(len(data), 2 * WRITE_BUFFER_SIZE)]
+        # From the end of the file, in contiguous steps, to the end announced and no further.
+        ranges = [(o, o + n) for o, n, _ in calls]
+        assert ranges[0][0] == len(data)
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
+        assert ranges[-1][1] == len(data) + 2 * WRITE_BUFFER_SIZE
         assert path.read_bytes() == data + data[: 2 * WRITE_BUFFER_SIZE]
     finally:
         await driver.aclose()
+
+
+async def test_the_reservation_window_is_capped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[int, int]] = []
+    real = _reserve.reserve
+
+    def spy(fd: int, offset: int, length: int) -> bool:
+        calls.append((offset, length))
+        return real(fd, offset, length)
+
+    monkeypatch.setattr(_reserve, "reserve", spy)
+    monkeypatch.setattr(filesystem, "RESERVE_AHEAD", 2 * WRITE_BUFFER_SIZE)
+    driver = FilesystemDriver(str(tmp_path / "root"))
+    try:
+        writer = await driver.writer("/upload")
+        await writer.reserve(64 * WRITE_BUFFER_SIZE)
+        for _ in range(16):
+            await writer.write(b"x" * WRITE_BUFFER_SIZE)
+        await writer.commit()
+    finally:
+        await driver.aclose()
+    # Contiguous; the first as far ahead as written (2 MiB), then the cap (4 MiB) past the write
+    # that crossed the end of the last one. Far short of the 128 MiB announced.
+    mib = WRITE_BUFFER_SIZE // 2
+    assert calls == [(0, 4 * mib)] + [(o * mib, 6 * mib) for o in (4, 10, 16, 22, 28)]
+    assert (tmp_path / "root/upload").stat().st_size == 16 * WRITE_BUFFER_SIZE
+    assert _allocated(tmp_path / "root/upload") < 17 * WRITE_BUFFER_SIZE
 
 
 async def test_space_reserved_before_a_failed_write_is_given_back(

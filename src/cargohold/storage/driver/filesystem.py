@@ -48,8 +48,9 @@ T = TypeVar("T")
 WRITE_BUFFER_SIZE = 2 << 20
 # Staging buffers kept for reuse by the next uploads (each WRITE_BUFFER_SIZE).
 SPARE_BUFFERS = 16
-#: How far ahead of the writes a writer allocates announced bytes (``FileWriter.reserve``): few
-#: calls per blob, and a client that announces much and sends little holds little.
+#: How far ahead of the writes a writer allocates announced bytes (``FileWriter.reserve``) at
+#: most: few calls per blob. Never further ahead than the writer has written, either, so a client
+#: that announces much and sends little holds at most twice what it sent.
 RESERVE_AHEAD = 64 << 20
 # Directories with at least this many entries keep their sorted listing (smaller ones are cheaper
 # to scan than to stat and look up), at most this many of them.
@@ -338,10 +339,12 @@ class _FilesystemWriter(FileWriter):
         self._expected = max(self._expected, self._size + nbytes)
 
     def _reservation(self, end: int) -> _fsops.Reservation:
-        """What to allocate before writing up to ``end``: the next window of the announced bytes."""
+        """What to allocate before writing up to ``end``: the next window of the announced bytes,
+        as long as what this writer has written by then, up to :data:`RESERVE_AHEAD`."""
         if end <= self._reserved or self._reserved >= self._expected:
             return None
-        start, self._reserved = self._reserved, min(self._expected, end + RESERVE_AHEAD)
+        ahead = min(RESERVE_AHEAD, end - self._opened_size)
+        start, self._reserved = self._reserved, min(self._expected, end + ahead)
         return start, self._reserved - start
 
     async def _submit(self) -> None:
