@@ -191,19 +191,25 @@ def _allocated(path: Path) -> int:
     return path.stat().st_blocks * 512
 
 
-@pytest.mark.parametrize("direct", [True, False], ids=["directwrites", "buffered"])
-async def test_announced_bytes_are_allocated_a_window_ahead_and_the_rest_given_back(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct: bool
-) -> None:
-    calls: list[tuple[int, int, bool]] = []
+@pytest.fixture
+def reservations(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """(offset, length) of every reservation the writers make; they still take effect."""
+    calls: list[tuple[int, int]] = []
     real = _reserve.reserve
 
     def spy(fd: int, offset: int, length: int) -> bool:
-        took = real(fd, offset, length)
-        calls.append((offset, length, took))
-        return took
+        calls.append((offset, length))
+        return real(fd, offset, length)
 
     monkeypatch.setattr(_reserve, "reserve", spy)
+    return calls
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["directwrites", "buffered"])
+async def test_announced_bytes_are_allocated_a_window_ahead_and_the_rest_given_back(
+    tmp_path: Path, reservations: list[tuple[int, int]], direct: bool
+) -> None:
+    calls = reservations
     driver = FilesystemDriver(str(tmp_path / "root"), directwrites=direct)
     try:
         data = os.urandom(3 * WRITE_BUFFER_SIZE + 12345)
@@ -214,7 +220,7 @@ async def test_announced_bytes_are_allocated_a_window_ahead_and_the_rest_given_b
         # Never further ahead than what was written: the first buffer (2 MiB) reserves through
         # 4 MiB, the third (6 MiB written) through 12 MiB. Not the terabyte.
         buffer = WRITE_BUFFER_SIZE
-        assert [(o, n) for o, n, _ in calls] == [(0, 2 * buffer), (2 * buffer, 4 * buffer)]
+        assert calls == [(0, 2 * buffer), (2 * buffer, 4 * buffer)]
         path = tmp_path / "root/upload"
         assert path.read_bytes() == data
         # What the client never sent is not kept allocated (the file's own blocks, rounded).
@@ -226,7 +232,7 @@ async def test_announced_bytes_are_allocated_a_window_ahead_and_the_rest_given_b
         await writer.write(data[: 2 * WRITE_BUFFER_SIZE])
         await writer.commit()
         # From the end of the file, in contiguous steps, to the end announced and no further.
-        ranges = [(o, o + n) for o, n, _ in calls]
+        ranges = [(o, o + n) for o, n in calls]
         assert ranges[0][0] == len(data)
         assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
         assert ranges[-1][1] == len(data) + 2 * WRITE_BUFFER_SIZE
@@ -236,16 +242,9 @@ async def test_announced_bytes_are_allocated_a_window_ahead_and_the_rest_given_b
 
 
 async def test_the_reservation_window_is_capped(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, reservations: list[tuple[int, int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[tuple[int, int]] = []
-    real = _reserve.reserve
-
-    def spy(fd: int, offset: int, length: int) -> bool:
-        calls.append((offset, length))
-        return real(fd, offset, length)
-
-    monkeypatch.setattr(_reserve, "reserve", spy)
+    calls = reservations
     monkeypatch.setattr(filesystem, "RESERVE_AHEAD", 2 * WRITE_BUFFER_SIZE)
     driver = FilesystemDriver(str(tmp_path / "root"))
     try:
