@@ -52,14 +52,24 @@ def with_query(target: str, key: str, value: str) -> str:
 
 
 class Connection:
-    """One keep-alive connection to ``host:port``; not thread-safe."""
+    """A keep-alive connection to ``host:port``, opened again after a ``Connection: close``
+    response (as any HTTP/1.1 client must); not thread-safe."""
 
     def __init__(self, host: str, port: int, *, timeout: float = 600.0) -> None:
         self.host = f"{host}:{port}"
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._address = (host, port)
+        self._timeout = timeout
+        self.sock = self._connect()
+        self._closed = False
+        #: How many times the server closed the connection after a response.
+        self.reconnects = 0
         self._pending = bytearray()
         self._scratch = memoryview(bytearray(_RECV_SIZE))
+
+    def _connect(self) -> socket.socket:
+        sock = socket.create_connection(self._address, timeout=self._timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
 
     def close(self) -> None:
         self.sock.close()
@@ -85,12 +95,20 @@ class Connection:
         The response body goes to ``sink`` when given, is kept in ``Response.body`` when
         ``collect``, and is otherwise only counted.
         """
+        if self._closed:
+            self.sock, self._closed = self._connect(), False
+            self.reconnects += 1
         lines = [f"{method} {target} HTTP/1.1", f"Host: {self.host}"]
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
         for part in body:
             self.sock.sendall(part)
-        return self._read_response(method, sink, collect)
+        response = self._read_response(method, sink, collect)
+        if response.headers.get("connection", "").lower() == "close":
+            self.sock.close()
+            self._pending.clear()
+            self._closed = True
+        return response
 
     def _fill(self) -> None:
         n = self.sock.recv_into(self._scratch)
